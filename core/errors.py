@@ -1,0 +1,49 @@
+"""User-facing errors and the CLI wrapper that turns them into one line and a non-zero exit.
+
+    python -c "from core.errors import cli_main; cli_main(lambda name='x': name)"
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+
+class UserError(Exception):
+    """A mistake the user can fix (bad input file, missing model, wrong flag): printed as one line, exit 2."""
+
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def cli_main(component: Any, argv: list[str] | None = None, name: str | None = None) -> Any:
+    """Run `component` with python-fire; UserError -> `error: ...` on stderr and exit 2, Ctrl-C -> exit 130."""
+    import fire
+
+    try:
+        return fire.Fire(component, command=argv, name=name)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_USER_ERROR) from None
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume", file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator for non-fire entry points: same error handling as `cli_main`."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(EXIT_USER_ERROR) from None
+        except KeyboardInterrupt:
+            print("interrupted; rerun the same command to resume", file=sys.stderr)
+            raise SystemExit(EXIT_INTERRUPTED) from None
+
+    return wrapper
