@@ -1,0 +1,29 @@
+"""Shared pytest fixtures: offline hub, and toy models built once into a cache reused across runs."""
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+# Subprocesses (CLI tests) inherit this, so `core.toy.build()` finds the same cached toy models.
+os.environ.setdefault("KGLLM_TOY_DIR", str(ROOT / ".cache" / "toy"))
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def toy_llama_path() -> Path:
+    """Folder of the toy LLaMA (SentencePiece tokenizer), built once into $KGLLM_TOY_DIR (default .cache/toy)."""
+    from core.toy import build
+
+    return build("llama")
+
+
+@pytest.fixture(scope="session")
+def toy_glm_path() -> Path:
+    """Folder of the toy native GLM (byte-level BPE tokenizer), built once into $KGLLM_TOY_DIR."""
+    from core.toy import build
+
+    return build("glm")
