@@ -1,0 +1,84 @@
+"""Turn raw model answers into triples, one record per line (the seed's utils/convert.py step).
+
+    python InstructKGC/convert.py --pred_path InstructKGC/tests/data/raw_outputs.json --tgt_path /tmp/kgc_converted.json
+
+Input: JSONL (or a JSON array) of inference records, each with `output` (the model's answer) and usually `id`,
+`instruction` and `input`. Output: JSONL, every input field kept, plus
+`raw` (the answer verbatim), `kg` ([[head, relation, tail]]), `triples` ([{head, relation, tail}]), `status`
+(ok | repaired | failed), `repairs` (what the parser fixed) and `failed` (fragments it could not read).
+The input text and the relation names listed in the instruction resolve names that contain commas.
+`--input_file` / `--output_file` are accepted as aliases of `--pred_path` / `--tgt_path`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+
+def _pick(name: str, value: str | None, alias_name: str, alias: str | None) -> str:
+    from core.errors import UserError
+
+    if value is not None and alias is not None and str(value) != str(alias):
+        raise UserError(f"--{name} and --{alias_name} disagree ({value} vs {alias}); give one of them")
+    chosen = value if value is not None else alias
+    if chosen is None or chosen is True or not str(chosen).strip():
+        raise UserError(f"--{name} (or --{alias_name}) is required")
+    return str(chosen)
+
+
+def convert_record(record: dict) -> dict:
+    """One inference record -> the same record plus raw, kg, triples, status, repairs, failed."""
+    from core.io import strip_private
+    from core.parsing import parse_triples, relations_from_instruction
+
+    result = parse_triples(
+        record["output"],
+        input_text=record.get("input"),
+        relations=relations_from_instruction(record.get("instruction")),
+    )
+    return {
+        **strip_private(record),
+        "raw": record["output"],
+        "kg": [t.to_list() for t in result.triples],
+        "triples": [t.to_dict() for t in result.triples],
+        "status": result.status,
+        "repairs": result.repairs,
+        "failed": result.failed,
+    }
+
+
+def main(
+    pred_path: str | None = None,
+    tgt_path: str | None = None,
+    input_file: str | None = None,
+    output_file: str | None = None,
+) -> None:
+    """Parse every answer of `pred_path` (raw inference output) and write the records with triples to `tgt_path`.
+
+    Args:
+        pred_path: raw inference output, JSONL or JSON array; records need `output` (alias: --input_file).
+        tgt_path: where to write the converted JSONL; written atomically (alias: --output_file).
+        input_file: alias of --pred_path.
+        output_file: alias of --tgt_path.
+    """
+    from core.io import read_records, write_jsonl
+
+    src = _pick("pred_path", pred_path, "input_file", input_file)
+    dst = _pick("tgt_path", tgt_path, "output_file", output_file)
+    records = read_records(src, required={"output": str}, optional={"instruction": str, "input": str})
+    converted = [convert_record(rec) for rec in records]
+    write_jsonl(dst, converted)
+    counts = Counter(rec["status"] for rec in converted)
+    summary = ", ".join(f"{status} {counts.get(status, 0)}" for status in ("ok", "repaired", "failed"))
+    print(f"converted {len(converted)} records -> {dst}: {summary}")
+    failed_ids = [rec.get("id", f"line {src_rec['__line__']}") for rec, src_rec in zip(converted, records, strict=True)
+                  if rec["status"] == "failed"]
+    if failed_ids:
+        more = f" (+{len(failed_ids) - 10} more)" if len(failed_ids) > 10 else ""
+        print(f"failed (see their `failed` field): {', '.join(map(str, failed_ids[:10]))}{more}")
+
+
+if __name__ == "__main__":
+    from core.errors import cli_main
+
+    cli_main(main)
