@@ -1,0 +1,230 @@
+"""OpenAI-compatible backend (OpenAI, vLLM, core.serve, ...): the real `openai` client, N requests in flight.
+
+    python -c "from core.llm import LLMConfig, create_backend; print(create_backend(LLMConfig(base_url='http://127.0.0.1:8000/v1', model='m')).describe())"
+
+The client's own retries are off (max_retries=0): this module retries 429 / 408 / 409 / 5xx / timeouts / connection
+errors itself, with exponential backoff and jitter, honouring Retry-After, and applies the client-side rpm / tpm
+limits before every attempt. A prompt that still fails after `max_retries` retries gives `[Completion.failed(...)]`
+and the run goes on; a refused API key (401/403), an unknown model/endpoint (404) or a server that never answered
+(connection errors only, after all retries) stops the run with a UserError.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import random
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from core.errors import UserError
+from core.llm.base import Backend, Completion, Prompt, messages_of, text_of
+from core.llm.config import LLMConfig
+from core.llm.limits import TokenBucket, backoff_delay, estimate_tokens, retry_after
+
+PLACEHOLDER_KEY = "EMPTY"  # what vLLM-style servers accept when they check no key
+_COMPLETION_MODEL = re.compile(r"davinci|babbage|curie|instruct|(^|[-_/.:])ada($|[-_/.:])", re.IGNORECASE)
+_DIRECT = ("max_tokens", "temperature", "top_p", "n", "stop", "seed", "presence_penalty", "frequency_penalty",
+           "logit_bias", "user")
+_RETRY_STATUS = (408, 409, 429)
+
+
+def looks_like_completion_model(model: str) -> bool:
+    """True for ids of completion-only models (text-davinci-003, babbage-002, gpt-3.5-turbo-instruct, ada)."""
+    return bool(_COMPLETION_MODEL.search(model or ""))
+
+
+class OpenAIBackend(Backend):
+    name = "openai"
+
+    def __init__(self, config: LLMConfig):
+        key = config.api_key or os.environ.get("OPENAI_API_KEY") or ""
+        base_url = config.base_url or os.environ.get("OPENAI_BASE_URL") or None
+        if not key.strip():
+            if not base_url:
+                raise UserError("set OPENAI_API_KEY, or --base_url for an OpenAI-compatible server")
+            key = PLACEHOLDER_KEY
+        self._secret = key if key != PLACEHOLDER_KEY else None
+        super().__init__(config)
+        from openai import OpenAI
+
+        self.client = OpenAI(api_key=key, base_url=base_url, max_retries=0, timeout=config.timeout)
+        self.base_url = str(self.client.base_url)
+        self._has_base_url = base_url is not None
+        self._model = config.model
+        self._model_lock = threading.Lock()
+        self._reached = False  # has any request got an HTTP answer?
+        self._rpm = TokenBucket(config.rpm) if config.rpm else None
+        self._tpm = TokenBucket(config.tpm) if config.tpm else None
+
+    # ---- what we talk to -------------------------------------------------------------------------------------
+    @property
+    def model(self) -> str:
+        if self._model is None:
+            with self._model_lock:
+                if self._model is None:
+                    self._model = self._first_model()
+        return self._model
+
+    def _first_model(self) -> str:
+        import openai
+
+        if not self._has_base_url:
+            raise UserError("pass --model (e.g. --model gpt-4o-mini); only a --base_url server is asked for its models")
+        try:
+            ids = [m.id for m in self.client.models.list(timeout=self.config.timeout).data]
+        except openai.APIError as exc:
+            raise UserError(f"cannot list the models of {self.base_url}: {self._scrub(_one_line(exc))}") from None
+        if not ids:
+            raise UserError(f"{self.base_url} lists no models: pass --model")
+        return ids[0]
+
+    @property
+    def chat(self) -> bool:
+        if self.config.chat is not None:
+            return self.config.chat
+        return not looks_like_completion_model(self.model)
+
+    def identity(self) -> dict:
+        return {"backend": self.name, "model": self.model, "chat": self.chat}
+
+    def describe(self) -> str:
+        c = self.config
+        limits = "".join(f", {n} {v:g}" for n, v in (("rpm", c.rpm), ("tpm", c.tpm)) if v)
+        return (f"openai:{self.model} @ {self.base_url} ({'chat' if self.chat else 'completions'}, concurrency "
+                f"{c.concurrency}{limits}, timeout {c.timeout:g}s, retries {c.max_retries})")
+
+    # ---- sending ----------------------------------------------------------------------------------------------
+    def _generate(self, prompts: Sequence[Prompt], params: dict) -> Iterator[tuple[int, list[Completion]]]:
+        self.model  # noqa: B018 -- resolve the model id (and fail early) before starting threads
+        jobs: queue.Queue = queue.Queue()
+        results: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        for item in enumerate(prompts):
+            jobs.put(item)
+
+        def worker() -> None:
+            while not stop.is_set():
+                try:
+                    i, prompt = jobs.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    out: Any = self._one(prompt, params, stop)
+                except BaseException as exc:  # handed to the caller's thread
+                    out = exc
+                results.put((i, out))
+
+        # daemon threads: Ctrl-C in the caller never waits for a hanging request
+        for k in range(min(self.config.concurrency, len(prompts))):
+            threading.Thread(target=worker, name=f"kgllm-openai-{k}", daemon=True).start()
+        try:
+            for _ in range(len(prompts)):
+                i, out = results.get()
+                if isinstance(out, BaseException):
+                    raise out
+                yield i, out
+        finally:
+            stop.set()
+
+    def _one(self, prompt: Prompt, params: dict, stop: threading.Event) -> list[Completion]:
+        import openai
+
+        attempt = 0
+        while True:
+            if not self._throttle(prompt, params, stop):
+                return [Completion.failed("interrupted")]
+            self.stats.add(sent=1)
+            hint = None
+            unreachable = False
+            try:
+                answers = self._request(prompt, params)
+                self._reached = True
+                return answers
+            except openai.APIStatusError as exc:
+                self._reached = True
+                status = exc.status_code
+                self._fatal(status, exc)
+                retryable = status in _RETRY_STATUS or status >= 500
+                hint = retry_after(exc.response.headers)
+                error = f"HTTP {status}: {_status_message(exc)}"
+            except openai.APITimeoutError:
+                retryable, error = True, f"timed out after {self.config.timeout:g}s"
+            except openai.APIConnectionError as exc:
+                retryable, error, unreachable = True, f"connection error: {_one_line(exc)}", True
+            except openai.APIError as exc:  # e.g. a response that is not valid JSON
+                retryable, error = False, _one_line(exc)
+            except (TypeError, AttributeError, KeyError, ValueError) as exc:  # JSON, but not a completion's shape
+                retryable, error = False, f"malformed response: {_one_line(exc)}"
+            if not retryable or attempt >= self.config.max_retries:
+                if unreachable and not self._reached:  # nothing ever got through: the server is not there
+                    raise UserError(f"cannot reach {self.base_url} ({self._scrub(error)}): is the server running?")
+                note = f" (after {attempt} retries)" if attempt else ""
+                return [Completion.failed(self._scrub(error + note))]
+            delay = backoff_delay(attempt, self.config.backoff, self.config.backoff_max)
+            if hint is not None:
+                delay = hint + random.uniform(0, min(1.0, 0.1 * hint))
+            self.stats.add(retries=1)
+            attempt += 1
+            if stop.wait(delay):
+                return [Completion.failed("interrupted")]
+
+    def _fatal(self, status: int, exc: Exception) -> None:
+        if status in (401, 403):
+            raise UserError(f"{self.base_url} refused the API key (HTTP {status}): set OPENAI_API_KEY to a valid key")
+        if status == 404:
+            endpoint = "chat/completions" if self.chat else "completions"
+            raise UserError(f"HTTP 404 from {self.base_url}{endpoint} for model '{self.model}': "
+                            f"{self._scrub(_status_message(exc))} (check --model, --base_url and --chat)")
+
+    def _throttle(self, prompt: Prompt, params: dict, stop: threading.Event) -> bool:
+        wait = 0.0
+        if self._rpm is not None:
+            wait = max(wait, self._rpm.acquire(1))
+        if self._tpm is not None:
+            wait = max(wait, self._tpm.acquire(self._estimate(prompt, params)))
+        return not (wait > 0 and stop.wait(wait))
+
+    @staticmethod
+    def _estimate(prompt: Prompt, params: dict) -> int:
+        return estimate_tokens(text_of(prompt), params.get("max_tokens"), params.get("n", 1))
+
+    def _request(self, prompt: Prompt, params: dict) -> list[Completion]:
+        direct = {k: v for k, v in params.items() if k in _DIRECT}
+        extra = {k: v for k, v in params.items() if k not in _DIRECT} or None
+        common = dict(model=self.model, timeout=self.config.timeout, extra_body=extra, **direct)
+        if self.chat:
+            resp = self.client.chat.completions.create(messages=messages_of(prompt), **common)
+            answers = [(c.index, c.message.content or "", c.finish_reason) for c in resp.choices]
+        else:
+            resp = self.client.completions.create(prompt=text_of(prompt), **common)
+            answers = [(c.index, c.text or "", c.finish_reason) for c in resp.choices]
+        usage = None
+        if getattr(resp, "usage", None) is not None:
+            usage = {k: v for k, v in resp.usage.model_dump().items() if isinstance(v, int)}
+            if self._tpm is not None and "total_tokens" in usage:
+                self._tpm.refund(self._estimate(prompt, params) - usage["total_tokens"])
+        answers.sort(key=lambda a: a[0] or 0)
+        # usage is per request: it goes on the first completion only, so sums over completions stay right
+        return [Completion(text, reason, usage if k == 0 else None) for k, (_, text, reason) in enumerate(answers)]
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def close(self) -> None:
+        super().close()
+        self.client.close()
+
+
+def _status_message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and body.get("message"):
+        return _one_line(body["message"])
+    return _one_line(getattr(exc, "message", exc))
+
+
+def _one_line(value: Any, limit: int = 300) -> str:
+    text = " ".join(str(value).split()) or type(value).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
