@@ -91,10 +91,11 @@ def iter_records(path: str | os.PathLike, allow_single: bool = False) -> Iterato
             value = json.loads(text)
         except json.JSONDecodeError:
             value = None
-        if isinstance(value, dict) and len([ln for ln in text.splitlines() if ln.strip()]) > 1:
-            yield 1 + len(text[: len(text) - len(stripped)].splitlines()), value
+        if isinstance(value, dict) and len([ln for ln in text.split("\n") if ln.strip()]) > 1:
+            yield 1 + text[: len(text) - len(stripped)].count("\n"), value
             return
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    # split on "\n" only: str.splitlines() also breaks on U+2028/U+0085, which JSON strings may hold unescaped
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -180,11 +181,18 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the permissions open() would
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def dumps(obj: Any) -> str:
@@ -235,7 +243,7 @@ class JsonlAppender:
             with open(self.path, "r+b") as fh:
                 fh.truncate(good)
             data = data[:good]
-        for lineno, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+        for lineno, line in enumerate(data.decode("utf-8").split("\n"), start=1):
             if not line.strip():
                 continue
             try:

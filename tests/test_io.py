@@ -171,3 +171,18 @@ def test_cli_main_turns_user_error_into_one_line_and_exit_2(tmp_path):
                           env={**os.environ, "PAGER": "cat"})
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"error: missing.json: no such file: {tmp_path / 'missing.json'}"]
+
+
+def test_line_separator_inside_a_jsonl_string_is_not_a_line_break(tmp_path):
+    p = tmp_path / "u2028.jsonl"
+    p.write_text(json.dumps({"id": 1, "t": "a\u2028b\x85c"}, ensure_ascii=False) + "\n" + '{"id": 2}\n', encoding="utf-8")
+    assert [r["id"] for r in read_records(p)] == [1, 2]
+    with JsonlAppender(p) as out:
+        assert 1 in out and 2 in out
+
+
+def test_atomic_write_gives_normal_permissions(tmp_path):
+    p = write_json(tmp_path / "x.json", {})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -1,0 +1,257 @@
+"""Build one knowledge graph from parsed records: nodes, edges with provenance and counts, summary statistics.
+
+    python -c "from core.kg import build_graph; print(build_graph(['tests/data/kg/records.jsonl']).summary()['edges'])"
+
+Normalisation (on by default, `normalize=False` switches it off): full-width/half-width folding (every character in
+U+FF00-U+FFEF is replaced by its NFKC form, so `ＡＢＣ１（` -> `ABC1(` and half-width katakana become full width;
+nothing outside that block is touched), then runs of whitespace (newlines, tabs, U+3000, ...) collapse to one space
+and the ends are stripped. `casefold=True` also case-folds names and relations (off by default); the node keeps the
+first spelling seen. Identical (head, relation, tail) after normalisation are one edge: `count` is the number of
+distinct (input file, record id, run, model) that state it, each listed in the edge's `provenance`. Lone surrogates
+(possible in JSON, impossible in UTF-8 files) become U+FFFD.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.io import DataError, iter_records
+from core.kg.readers import FAILED_STATUSES, Where, read_record
+
+_WIDTH = {c: unicodedata.normalize("NFKC", chr(c)) for c in range(0xFF00, 0xFFF0)}
+_WIDTH = {c: s for c, s in _WIDTH.items() if s != chr(c)}
+_SPACES = re.compile(r"\s+")
+MAX_LISTED = 50  # isolated nodes listed in the summary (all are counted)
+
+
+def normalize_name(text: str, normalize: bool = True, casefold: bool = False) -> str:
+    """The graph's key for a name or relation: width folding + whitespace collapsing (+ case folding)."""
+    if normalize:
+        text = _SPACES.sub(" ", text.translate(_WIDTH)).strip()
+    if casefold:
+        text = text.casefold()
+    return text
+
+
+def _no_surrogates(text: str) -> str:
+    """JSON may hold lone surrogates (`"\\ud800"`) that no UTF-8 file can store: they become U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+
+
+@dataclass
+class Node:
+    id: str
+    name: str
+    types: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Edge:
+    id: str
+    head: int  # index into Graph.nodes
+    relation: str
+    tail: int
+    provenance: list[dict] = field(default_factory=list)
+    count: int = 0
+
+
+@dataclass
+class Graph:
+    """Nodes and edges (edges refer to nodes by index); `meta` keeps how it was built and what was skipped."""
+
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def degrees(self) -> list[int]:
+        deg = [0] * len(self.nodes)
+        for e in self.edges:
+            deg[e.head] += 1
+            deg[e.tail] += 1
+        return deg
+
+    def summary(self, top: int = 10) -> dict[str, Any]:
+        """Counts of nodes/edges/records, the relation histogram, isolated nodes and the top-degree entities."""
+        deg = self.degrees()
+        relations = Counter(e.relation for e in self.edges)
+        isolated = [n.name for n, d in zip(self.nodes, deg, strict=True) if d == 0]
+        order = sorted(range(len(self.nodes)), key=lambda i: (-deg[i], i))[:top]
+        m = self.meta
+        return {
+            "nodes": len(self.nodes),
+            "edges": len(self.edges),
+            "mentions": sum(e.count for e in self.edges),
+            "records": m.get("records", 0),
+            "records_used": m.get("records_used", 0),
+            "records_failed": m.get("records_failed", 0),
+            "records_negative": m.get("records_negative", 0),
+            "records_without_triples": m.get("records_without_triples", 0),
+            "failed": m.get("failed", []),
+            "invalid_triples": m.get("invalid_triples", 0),
+            "invalid": m.get("invalid", []),
+            "shapes": m.get("shapes", {}),
+            "relations": dict(sorted(relations.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "isolated_nodes": len(isolated),
+            "isolated": isolated[:MAX_LISTED],
+            "top_degree": [[self.nodes[i].name, deg[i]] for i in order if deg[i] > 0],
+            "normalize": m.get("normalize", True),
+            "casefold": m.get("casefold", False),
+            "inputs": m.get("inputs", []),
+        }
+
+
+class GraphBuilder:
+    """Adds records one at a time; `build_graph` drives it over files."""
+
+    def __init__(self, normalize: bool = True, casefold: bool = False):
+        self.normalize, self.casefold = normalize, casefold
+        self.graph = Graph(meta={"normalize": normalize, "casefold": casefold, "inputs": []})
+        self._node_index: dict[str, int] = {}
+        self._edge_index: dict[tuple[int, str, int], int] = {}
+        self._seen: set[tuple] = set()
+        self._counts: Counter = Counter()
+        self._shapes: Counter = Counter()
+        self._failed: list[dict] = []
+        self._invalid: list[dict] = []
+        self._names: dict[str, str] = {}
+        self._keys: dict[str, str] = {}
+        self._types: dict[str, str] = {}
+
+    def _key(self, text: str) -> str:
+        """Normalised (+ case-folded) form, memoised: names repeat across records."""
+        key = self._keys.get(text)
+        if key is None:
+            key = self._keys[text] = _no_surrogates(normalize_name(text, self.normalize, self.casefold))
+        return key
+
+    def _type(self, text: str) -> str:
+        key = self._types.get(text)
+        if key is None:
+            key = self._types[text] = _no_surrogates(normalize_name(text, self.normalize))
+        return key
+
+    def node(self, name: str, type_: str | None = None) -> int | None:
+        key = self._key(name)
+        idx = self._node_index.get(key)
+        if idx is None:
+            if not key.strip():
+                return None
+            idx = self._node_index[key] = len(self.graph.nodes)
+            shown = _no_surrogates(normalize_name(name, self.normalize) if self.normalize else name)
+            self.graph.nodes.append(Node(f"n{idx}", shown))
+        if type_:
+            t = self._type(type_)
+            types = self.graph.nodes[idx].types
+            if t and t not in types:
+                types.append(t)
+        return idx
+
+    def add(self, rec: Any, path: str, line: int | None, run: str | None = None, model: str | None = None) -> None:
+        """Add one record read from `path` at `line`; `run`/`model` label its provenance (else its own fields)."""
+        shape, read = read_record(rec, Where(path, line))
+        self._shapes[shape] += 1
+        self._counts["records"] += 1
+        fname = self._names.get(path) or self._names.setdefault(path, Path(path).name)
+        rec_id = _no_surrogates(str(rec["id"])) if rec.get("id") is not None else f"{fname}:{line}"
+        if (read.status or "").strip().lower() in FAILED_STATUSES:
+            self._counts["records_failed"] += 1
+            self._failed.append({"file": fname, "line": line, "id": rec_id, "status": read.status})
+            return
+        self._counts["records_used"] += 1
+        self._counts["records_negative"] += read.negative
+        self._counts["records_without_triples"] += not read.mentions
+        run = run if run is not None else _opt_str(rec.get("run"))
+        model = model if model is not None else _opt_str(rec.get("model"))
+        prov = {"record": rec_id, "file": fname, "line": line}
+        for k, v in (("text", read.text), ("run", run), ("model", model)):
+            if v is not None:
+                prov[k] = _no_surrogates(v)
+        for name, type_ in read.entities:
+            self.node(name, type_)
+        for i, m in enumerate(read.mentions):
+            head, tail = self.node(m.head, m.head_type), self.node(m.tail, m.tail_type)
+            relation = self._key(m.relation)
+            if head is None or tail is None or not relation.strip():
+                self._counts["invalid_triples"] += 1
+                self._invalid.append({"file": fname, "line": line, "id": rec_id, "triple": i})
+                continue
+            ekey = (head, relation, tail)
+            eidx = self._edge_index.get(ekey)
+            if eidx is None:
+                eidx = self._edge_index[ekey] = len(self.graph.edges)
+                self.graph.edges.append(Edge(f"e{eidx}", head, relation, tail))
+            seen = (eidx, path, rec_id, run, model)
+            if seen not in self._seen:
+                self._seen.add(seen)
+                edge = self.graph.edges[eidx]
+                edge.provenance.append(prov)
+                edge.count += 1
+
+    def finish(self) -> Graph:
+        meta = self.graph.meta
+        for key in ("records", "records_used", "records_failed", "records_negative", "records_without_triples"):
+            meta[key] = self._counts[key]
+        meta["invalid_triples"] = self._counts["invalid_triples"]
+        meta["failed"] = self._failed
+        meta["invalid"] = self._invalid
+        meta["shapes"] = dict(self._shapes)
+        return self.graph
+
+
+def _opt_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _labels(value: str | Sequence[str] | None, n: int, flag: str) -> list[str | None]:
+    if value is None or isinstance(value, str):
+        return [value] * n
+    values = [str(v) for v in value]
+    if len(values) != n:
+        raise DataError(flag, None, f"--{flag} gives {len(values)} labels for {n} input files")
+    return values
+
+
+def split_paths(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[str]:
+    """Input paths from a list, or one string holding several separated by commas (`a.jsonl,b.jsonl`)."""
+    if isinstance(paths, (str, os.PathLike, int, float)):
+        text = str(paths)
+        if not Path(text).exists() and "," in text:
+            return [p.strip() for p in text.strip("[]").split(",") if p.strip()]
+        return [text]
+    return [str(p) for p in paths]
+
+
+def build_graph(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    run: str | Sequence[str] | None = None,
+    model: str | Sequence[str] | None = None,
+    normalize: bool = True,
+    casefold: bool = False,
+    progress: bool | None = None,
+) -> Graph:
+    """One graph from one or more JSONL/JSON record files; `run`/`model` label provenance (one label or one per file)."""
+    from tqdm import tqdm
+
+    files = split_paths(paths)
+    if not files:
+        raise DataError("--input", None, "no input files given")
+    runs, models = _labels(run, len(files), "run"), _labels(model, len(files), "model")
+    builder = GraphBuilder(normalize=normalize, casefold=casefold)
+    for path, r, m in zip(files, runs, models, strict=True):
+        builder.graph.meta["inputs"].append(str(path))
+        disable = None if progress is None else not progress
+        for line, rec in tqdm(iter_records(path), desc=f"kg build {Path(path).name}", unit=" rec", disable=disable):
+            builder.add(rec, path, line, r, m)
+    return builder.finish()

@@ -1,0 +1,395 @@
+// Offline knowledge-graph view: force-directed layout (Barnes-Hut) on a canvas; pan, zoom, drag, click, filter, search.
+// Data comes from <script id="kg-data">. Every name reaches the page through textContent, never as HTML.
+// Open the page with #selftest (optionally #selftest&click=<URI-encoded node name>) to run a self-check whose result
+// is written as JSON into <pre id="selftest">.
+"use strict";
+(function () {
+  var D = JSON.parse(document.getElementById("kg-data").textContent);
+  var N = D.nodes.length, E = D.edges.length;
+  var canvas = document.getElementById("canvas"), ctx = canvas.getContext("2d");
+  var PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+    "#9c755f", "#8c8d91", "#2f6db3", "#c8553d", "#2a9d8f", "#8f5db7", "#d4a017"];
+  var x = new Float64Array(N), y = new Float64Array(N), vx = new Float64Array(N), vy = new Float64Array(N);
+  var fixed = new Int8Array(N), deg = new Int32Array(N), radius = new Float64Array(N);
+  var shownRel = D.relations.map(function () { return true; });
+  var adj = [], byRel = D.relations.map(function () { return []; }); // node -> edges; relation -> edges
+  var i, k;
+  for (i = 0; i < N; i++) adj.push([]);
+  for (k = 0; k < E; k++) {
+    var e = D.edges[k];
+    deg[e[0]]++; deg[e[1]]++; adj[e[0]].push(k); if (e[1] !== e[0]) adj[e[1]].push(k); byRel[e[2]].push(k);
+  }
+  var bend = new Float64Array(E), pairs = {}; // parallel edges between two nodes are drawn as separate curves
+  for (k = 0; k < E; k++) {
+    var pk = Math.min(D.edges[k][0], D.edges[k][1]) + "," + Math.max(D.edges[k][0], D.edges[k][1]);
+    (pairs[pk] = pairs[pk] || []).push(k);
+  }
+  Object.keys(pairs).forEach(function (pk) {
+    var list = pairs[pk], m = list.length;
+    list.forEach(function (k, j) {
+      var b = m > 1 ? (j - (m - 1) / 2) * 0.35 : 0;
+      bend[k] = D.edges[k][0] <= D.edges[k][1] ? b : -b; // same side whichever way the edge points
+    });
+  });
+  for (i = 0; i < N; i++) {
+    var r0 = 10 * Math.sqrt(0.5 + i), a0 = i * Math.PI * (3 - Math.sqrt(5));
+    x[i] = r0 * Math.cos(a0); y[i] = r0 * Math.sin(a0);
+    radius[i] = Math.min(18, 4 + 1.6 * Math.sqrt(deg[i]));
+  }
+  var view = { tx: 0, ty: 0, s: 1, w: 300, h: 150 }, autoFit = true, alpha = 1, selected = -1, hover = -1;
+  var lastDrawn = { nodes: 0, edges: 0 }, MAX_LISTED = 300;
+
+  // ---- forces ---------------------------------------------------------------------------------------------------
+  var cap = 4 * N + 8, cx = new Float64Array(cap), cy = new Float64Array(cap), cm = new Float64Array(cap);
+  var cx0 = new Float64Array(cap), cy0 = new Float64Array(cap), cs = new Float64Array(cap);
+  var child = new Int32Array(4 * cap), body = new Int32Array(cap), ncell = 0;
+  function newCell(x0, y0, s) {
+    if (ncell >= cap) return -1;
+    cx0[ncell] = x0; cy0[ncell] = y0; cs[ncell] = s; cm[ncell] = 0; cx[ncell] = 0; cy[ncell] = 0; body[ncell] = -1;
+    child[4 * ncell] = child[4 * ncell + 1] = child[4 * ncell + 2] = child[4 * ncell + 3] = -1;
+    return ncell++;
+  }
+  function quadrant(c, px, py) {
+    var h = cs[c] / 2;
+    return (px >= cx0[c] + h ? 1 : 0) + (py >= cy0[c] + h ? 2 : 0);
+  }
+  function childOf(c, q) {
+    var j = child[4 * c + q];
+    if (j < 0) {
+      var h = cs[c] / 2;
+      j = newCell(cx0[c] + (q & 1 ? h : 0), cy0[c] + (q & 2 ? h : 0), h);
+      if (j >= 0) child[4 * c + q] = j;
+    }
+    return j;
+  }
+  function insert(n) {
+    var c = 0, depth = 0;
+    while (true) {
+      cm[c] += 1; cx[c] += x[n]; cy[c] += y[n];
+      var isLeaf = child[4 * c] < 0 && child[4 * c + 1] < 0 && child[4 * c + 2] < 0 && child[4 * c + 3] < 0;
+      if (isLeaf && cm[c] === 1) { body[c] = n; return; }
+      if (depth > 40 || ncell >= cap - 4) { body[c] = -2; return; } // coincident points: keep them as one mass
+      if (isLeaf && body[c] >= 0) { // push the resident body one level down
+        var b = body[c], qb = childOf(c, quadrant(c, x[b], y[b]));
+        body[c] = -1;
+        if (qb < 0) { body[c] = -2; return; }
+        cm[qb] += 1; cx[qb] += x[b]; cy[qb] += y[b]; body[qb] = b;
+      } else if (isLeaf && body[c] === -2) { return; }
+      var nc = childOf(c, quadrant(c, x[n], y[n]));
+      if (nc < 0) { body[c] = -2; return; }
+      c = nc; depth++;
+    }
+  }
+  var stack = new Int32Array(cap);
+  function repulsion(strength) {
+    var minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    for (i = 0; i < N; i++) {
+      if (x[i] < minX) minX = x[i]; if (x[i] > maxX) maxX = x[i]; if (y[i] < minY) minY = y[i]; if (y[i] > maxY) maxY = y[i];
+    }
+    ncell = 0; newCell(minX - 1, minY - 1, Math.max(maxX - minX, maxY - minY) + 2);
+    for (i = 0; i < N; i++) insert(i);
+    for (i = 0; i < N; i++) {
+      var sp = 0; stack[sp++] = 0;
+      while (sp > 0) {
+        var c = stack[--sp];
+        if (cm[c] === 0 || body[c] === i) continue;
+        var dx = cx[c] / cm[c] - x[i], dy = cy[c] / cm[c] - y[i], d2 = dx * dx + dy * dy;
+        var leaf = child[4 * c] < 0 && child[4 * c + 1] < 0 && child[4 * c + 2] < 0 && child[4 * c + 3] < 0;
+        if (leaf || cs[c] * cs[c] < 0.81 * d2) {
+          if (d2 < 1e-6) { dx = (i % 7) - 3 + 0.5; dy = (i % 5) - 2 + 0.5; d2 = dx * dx + dy * dy; }
+          if (d2 < 100) d2 = Math.sqrt(100 * d2);
+          var f = strength * alpha * cm[c] / d2;
+          vx[i] -= dx * f; vy[i] -= dy * f;
+        } else {
+          for (var q = 0; q < 4; q++) if (child[4 * c + q] >= 0) stack[sp++] = child[4 * c + q];
+        }
+      }
+    }
+  }
+  function tick() {
+    repulsion(30);
+    for (k = 0; k < E; k++) {
+      var s = D.edges[k][0], t = D.edges[k][1];
+      if (s === t) continue;
+      var dx = x[t] + vx[t] - x[s] - vx[s], dy = y[t] + vy[t] - y[s] - vy[s], l = Math.sqrt(dx * dx + dy * dy) || 1;
+      var f = (l - 40) / l * alpha / Math.max(1, Math.min(deg[s], deg[t])), bias = deg[s] / (deg[s] + deg[t]);
+      vx[t] -= dx * f * bias; vy[t] -= dy * f * bias; vx[s] += dx * f * (1 - bias); vy[s] += dy * f * (1 - bias);
+    }
+    for (i = 0; i < N; i++) {
+      vx[i] -= x[i] * 0.02 * alpha; vy[i] -= y[i] * 0.02 * alpha;
+      if (fixed[i]) { vx[i] = vy[i] = 0; continue; }
+      vx[i] *= 0.6; vy[i] *= 0.6; x[i] += vx[i]; y[i] += vy[i];
+    }
+    alpha += (0 - alpha) * 0.0228;
+  }
+
+  // ---- drawing --------------------------------------------------------------------------------------------------
+  function resize() {
+    var rect = canvas.getBoundingClientRect(), dpr = window.devicePixelRatio || 1;
+    view.w = Math.max(1, rect.width); view.h = Math.max(1, rect.height);
+    canvas.width = Math.round(view.w * dpr); canvas.height = Math.round(view.h * dpr);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  }
+  function fit() {
+    if (!N) return;
+    var minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    for (i = 0; i < N; i++) {
+      minX = Math.min(minX, x[i] - radius[i]); maxX = Math.max(maxX, x[i] + radius[i]);
+      minY = Math.min(minY, y[i] - radius[i]); maxY = Math.max(maxY, y[i] + radius[i]);
+    }
+    var s = Math.min(view.w / (maxX - minX + 40), view.h / (maxY - minY + 40), 3);
+    view.s = s; view.tx = view.w / 2 - s * (minX + maxX) / 2; view.ty = view.h / 2 - s * (minY + maxY) / 2;
+  }
+  function color(rel) { return PALETTE[rel % PALETTE.length]; }
+  function neighbours(n) {
+    var set = {};
+    if (n < 0) return set;
+    adj[n].forEach(function (k) { var e = D.edges[k]; if (shownRel[e[2]]) { set[e[0]] = 1; set[e[1]] = 1; } });
+    return set;
+  }
+  function edgePath(k, lp, ap) { // a line (a curve for parallel edges, a loop for self-edges) + an arrowhead
+    var e = D.edges[k], s = e[0], t = e[1], head = 7 / view.s;
+    if (s === t) {
+      var lr = radius[s] + 6;
+      lp.moveTo(x[s] + lr * 2, y[s] - lr); lp.arc(x[s] + lr, y[s] - lr, lr, 0, 2 * Math.PI);
+      return;
+    }
+    var dx = x[t] - x[s], dy = y[t] - y[s], l = Math.sqrt(dx * dx + dy * dy) || 1;
+    var mx = (x[s] + x[t]) / 2 - dy * bend[k], my = (y[s] + y[t]) / 2 + dx * bend[k];
+    lp.moveTo(x[s], y[s]); lp.quadraticCurveTo(mx, my, x[t], y[t]);
+    if (l < radius[t] + head * 2) return;
+    var ax = x[t] - mx, ay = y[t] - my, al = Math.sqrt(ax * ax + ay * ay) || 1;
+    ax /= al; ay /= al;
+    var px = x[t] - ax * radius[t], py = y[t] - ay * radius[t];
+    ap.moveTo(px, py);
+    ap.lineTo(px - ax * head - ay * head * 0.45, py - ay * head + ax * head * 0.45);
+    ap.lineTo(px - ax * head + ay * head * 0.45, py - ay * head - ax * head * 0.45);
+    ap.closePath();
+  }
+  function draw() {
+    ctx.save(); ctx.clearRect(0, 0, view.w, view.h);
+    ctx.translate(view.tx, view.ty); ctx.scale(view.s, view.s);
+    var drawnEdges = 0, near = neighbours(selected);
+    ctx.lineWidth = 1 / view.s;
+    for (var r = 0; r < D.relations.length; r++) {
+      if (!shownRel[r]) continue;
+      var lp = new Path2D(), ap = new Path2D();
+      ctx.strokeStyle = ctx.fillStyle = color(r); ctx.globalAlpha = selected >= 0 ? 0.15 : 0.55;
+      for (var j = 0; j < byRel[r].length; j++) { edgePath(byRel[r][j], lp, ap); drawnEdges++; }
+      ctx.stroke(lp); ctx.fill(ap);
+    }
+    ctx.globalAlpha = 1;
+    if (selected >= 0) {
+      ctx.lineWidth = 2 / view.s;
+      adj[selected].forEach(function (k) {
+        var e = D.edges[k];
+        if (!shownRel[e[2]]) return;
+        var lp = new Path2D(), ap = new Path2D();
+        ctx.strokeStyle = ctx.fillStyle = color(e[2]); edgePath(k, lp, ap); ctx.stroke(lp); ctx.fill(ap);
+      });
+    }
+    var drawnNodes = 0;
+    for (i = 0; i < N; i++) {
+      ctx.beginPath(); ctx.arc(x[i], y[i], radius[i], 0, 2 * Math.PI);
+      ctx.fillStyle = i === selected ? "#e15759" : (near[i] ? "#f28e2b" : (selected >= 0 ? "#b8c2d6" : "#4e79a7"));
+      ctx.fill(); ctx.lineWidth = 1.2 / view.s; ctx.strokeStyle = "#fff"; ctx.stroke(); drawnNodes++;
+    }
+    ctx.fillStyle = "#1d2330"; ctx.font = 12 / view.s + "px system-ui, sans-serif"; ctx.textBaseline = "middle";
+    var boxes = [], nearCount = Object.keys(near).length;
+    function label(n, force) { // skip a label that would overlap one already drawn (screen space), unless forced
+      var name = D.nodes[n].name.replace(/\s+/g, " ");
+      if (name.length > 40) name = name.slice(0, 39) + "…";
+      var sx = view.tx + (x[n] + radius[n]) * view.s + 3, sy = view.ty + y[n] * view.s, w = ctx.measureText(name).width * view.s;
+      if (sx > view.w || sx + w < 0 || sy < -10 || sy > view.h + 10) return;
+      for (var b = 0; b < boxes.length && !force; b++) {
+        var o = boxes[b];
+        if (sx < o[0] + o[2] && o[0] < sx + w && Math.abs(sy - o[1]) < 14) return;
+      }
+      boxes.push([sx, sy, w]);
+      ctx.fillText(name, x[n] + radius[n] + 3 / view.s, y[n]);
+    }
+    if (selected >= 0) label(selected, true);
+    if (hover >= 0 && hover !== selected) label(hover, true);
+    for (i = 0; i < N && boxes.length < 200; i++) { // nodes come sorted by degree: the biggest get labels first
+      if (i === selected || i === hover) continue;
+      if ((near[i] && nearCount <= 60) || radius[i] * view.s > 5) label(i, false);
+    }
+    ctx.restore();
+    lastDrawn = { nodes: drawnNodes, edges: drawnEdges };
+  }
+  var running = false;
+  function frame() {
+    for (var t = 0; t < 2 && alpha > 0.002; t++) tick();
+    if (autoFit) fit();
+    draw();
+    if (alpha > 0.002) requestAnimationFrame(frame); else running = false;
+  }
+  function start(a) {
+    alpha = Math.max(alpha, a);
+    if (!running) { running = true; requestAnimationFrame(frame); }
+  }
+
+  // ---- interaction ----------------------------------------------------------------------------------------------
+  function toWorld(px, py) { return [(px - view.tx) / view.s, (py - view.ty) / view.s]; }
+  function hit(px, py) {
+    var w = toWorld(px, py), best = -1, bestD = Infinity;
+    for (i = 0; i < N; i++) {
+      var dx = x[i] - w[0], dy = y[i] - w[1], d = dx * dx + dy * dy, rr = radius[i] + 4 / view.s;
+      if (d <= rr * rr && d < bestD) { best = i; bestD = d; }
+    }
+    return best;
+  }
+  var drag = null;
+  function local(ev) { var r = canvas.getBoundingClientRect(); return [ev.clientX - r.left, ev.clientY - r.top]; }
+  canvas.addEventListener("pointerdown", function (ev) {
+    var p = local(ev), n = hit(p[0], p[1]);
+    drag = { node: n, x: p[0], y: p[1], moved: false };
+    try { canvas.setPointerCapture(ev.pointerId); } catch (err) { /* synthetic events have no capture */ }
+    canvas.classList.add("dragging");
+    if (n >= 0) fixed[n] = 1;
+  });
+  canvas.addEventListener("pointermove", function (ev) {
+    var p = local(ev);
+    if (!drag) { var h = hit(p[0], p[1]); if (h !== hover) { hover = h; draw(); } return; }
+    if (Math.abs(p[0] - drag.x) + Math.abs(p[1] - drag.y) > 3) drag.moved = true;
+    if (!drag.moved) return;
+    autoFit = false;
+    if (drag.node >= 0) {
+      var w = toWorld(p[0], p[1]); x[drag.node] = w[0]; y[drag.node] = w[1]; start(0.3);
+    } else { view.tx += p[0] - drag.x; view.ty += p[1] - drag.y; drag.x = p[0]; drag.y = p[1]; }
+    draw();
+  });
+  canvas.addEventListener("pointerup", function () {
+    if (!drag) return;
+    if (drag.node >= 0) fixed[drag.node] = 0;
+    if (!drag.moved) select(drag.node);
+    drag = null; canvas.classList.remove("dragging");
+  });
+  canvas.addEventListener("wheel", function (ev) {
+    ev.preventDefault(); autoFit = false;
+    var p = local(ev), f = Math.exp(-ev.deltaY * 0.0015), s = Math.min(40, Math.max(0.02, view.s * f));
+    view.tx = p[0] - (p[0] - view.tx) * s / view.s; view.ty = p[1] - (p[1] - view.ty) * s / view.s; view.s = s; draw();
+  }, { passive: false });
+  window.addEventListener("resize", function () { resize(); if (autoFit) fit(); draw(); });
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  function select(n) {
+    selected = n;
+    var title = document.getElementById("detail-title"), body = document.getElementById("detail-body");
+    body.textContent = "";
+    if (n < 0) { title.textContent = "Nothing selected"; body.appendChild(el("p", "muted", "Click a node.")); draw(); return; }
+    var node = D.nodes[n];
+    title.textContent = node.name;
+    if (node.types.length) body.appendChild(el("div", "types", "type: " + node.types.join(", ")));
+    var listed = adj[n].filter(function (k) { return shownRel[D.edges[k][2]]; });
+    var note = listed.length + " edge(s) shown";
+    if (node.degree > adj[n].length) note += " of " + node.degree + " in the whole graph (the others lead to nodes not drawn)";
+    body.appendChild(el("p", "muted", note));
+    if (listed.length > MAX_LISTED) body.appendChild(el("p", "muted", "listing the first " + MAX_LISTED));
+    listed.slice(0, MAX_LISTED).forEach(function (k) {
+      var e = D.edges[k], out = e[0] === n, other = out ? e[1] : e[0], box = el("div", "edge"), line = el("div", "line");
+      line.appendChild(el("span", null, out ? "→ " : "← "));
+      line.appendChild(el("span", "rel", D.relations[e[2]]));
+      line.appendChild(el("span", null, out ? " → " : " ← "));
+      var link = el("button", "other", D.nodes[other].name);
+      link.type = "button"; link.addEventListener("click", function () { focus(other); });
+      line.appendChild(link);
+      line.appendChild(el("span", "muted", "  ×" + e[3]));
+      box.appendChild(line);
+      e[4].forEach(function (si) {
+        var src = D.sources[si], p = el("div", "prov");
+        var meta = "record " + src[0] + (src[2] ? " · run " + src[2] : "") + (src[3] ? " · model " + src[3] : "") +
+          (src[4] ? " · " + src[4] + (src[5] ? ":" + src[5] : "") : "");
+        p.appendChild(el("div", "meta", meta));
+        if (src[1] >= 0) p.appendChild(el("span", "sentence", D.texts[src[1]]));
+        box.appendChild(p);
+      });
+      if (e[3] > e[4].length) box.appendChild(el("div", "prov muted", (e[3] - e[4].length) + " more source(s) not listed"));
+      body.appendChild(box);
+    });
+    draw();
+  }
+  function focus(n) {
+    autoFit = false; view.s = Math.max(view.s, 1.2);
+    view.tx = view.w / 2 - x[n] * view.s; view.ty = view.h / 2 - y[n] * view.s; select(n);
+  }
+
+  var search = document.getElementById("search"), results = document.getElementById("results");
+  function matches(q) {
+    q = q.trim().toLowerCase();
+    if (!q) return [];
+    var out = [];
+    for (i = 0; i < N && out.length < 20; i++) if (D.nodes[i].name.toLowerCase().indexOf(q) >= 0) out.push(i);
+    return out;
+  }
+  search.addEventListener("input", function () {
+    results.textContent = "";
+    matches(search.value).forEach(function (n) {
+      var b = el("button", null, D.nodes[n].name); b.type = "button";
+      b.addEventListener("click", function () { focus(n); results.textContent = ""; });
+      results.appendChild(b);
+    });
+  });
+  search.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter") { var m = matches(search.value); if (m.length) { focus(m[0]); results.textContent = ""; } }
+    if (ev.key === "Escape") results.textContent = "";
+  });
+
+  var relBox = document.getElementById("relations"), relCount = D.relations.map(function () { return 0; }), boxes = [];
+  D.edges.forEach(function (e) { relCount[e[2]]++; });
+  D.relations.forEach(function (rel, r) {
+    var label = el("label"), cb = el("input"), sw = el("span", "swatch");
+    cb.type = "checkbox"; cb.checked = true; sw.style.background = color(r);
+    cb.addEventListener("change", function () { shownRel[r] = cb.checked; select(selected); });
+    label.appendChild(cb); label.appendChild(sw); label.appendChild(el("span", null, rel + " (" + relCount[r] + ")"));
+    relBox.appendChild(label); boxes.push(cb);
+  });
+  function setAll(v) { boxes.forEach(function (cb, r) { cb.checked = v; shownRel[r] = v; }); select(selected); }
+  document.getElementById("all").addEventListener("click", function () { setAll(true); });
+  document.getElementById("none").addEventListener("click", function () { setAll(false); });
+
+  document.getElementById("counts").textContent = D.total_nodes + " nodes, " + D.total_edges + " edges";
+  if (D.shown_nodes < D.total_nodes) {
+    var capEl = document.getElementById("cap");
+    capEl.hidden = false;
+    capEl.textContent = "Showing " + D.shown_nodes + " of " + D.total_nodes + " nodes (the " + D.shown_nodes +
+      " with the most edges) and " + D.shown_edges + " of " + D.total_edges + " edges";
+  }
+
+  // ---- self-test ------------------------------------------------------------------------------------------------
+  function selftest() {
+    var params = new URLSearchParams(location.hash.slice(1)), target = 0, res = { ok: false };
+    try {
+      if (params.has("click")) target = D.nodes.findIndex(function (n) { return n.name === params.get("click"); });
+      resize();
+      while (alpha > 0.002) tick();
+      fit(); draw();
+      res.drawn_nodes = lastDrawn.nodes; res.drawn_edges = lastDrawn.edges;
+      res.total_nodes = D.total_nodes; res.shown_nodes = D.shown_nodes;
+      res.names = D.nodes.map(function (n) { return n.name; });
+      res.relations = D.relations.slice();
+      res.cap_text = document.getElementById("cap").hidden ? "" : document.getElementById("cap").textContent;
+      if (target >= 0 && N) {
+        var r = canvas.getBoundingClientRect(), sx = r.left + view.tx + x[target] * view.s, sy = r.top + view.ty + y[target] * view.s;
+        ["pointerdown", "pointerup"].forEach(function (type) {
+          canvas.dispatchEvent(new PointerEvent(type, { clientX: sx, clientY: sy, bubbles: true, pointerId: 1, button: 0 }));
+        });
+        res.clicked = D.nodes[target].name;
+        res.selected = document.getElementById("detail-title").textContent;
+        res.panel_text = document.getElementById("detail-body").textContent;
+        res.sentences = Array.prototype.map.call(document.querySelectorAll("#detail-body .sentence"), function (s) { return s.textContent; });
+      }
+      res.ok = true;
+    } catch (err) { res.error = String(err && err.stack || err); }
+    var pre = document.getElementById("selftest");
+    pre.textContent = JSON.stringify(res);
+  }
+
+  resize();
+  if (/^#selftest/.test(location.hash)) selftest(); else start(1);
+})();

@@ -1,0 +1,127 @@
+"""core.kg HTML view in headless Chromium: right number of nodes drawn, names intact, a click shows the provenance.
+
+The page runs its own self-check when opened with `#selftest`: it lays the graph out, draws it, dispatches real
+pointer events on the canvas at a node's position and writes what it saw as JSON into <pre id="selftest">, which
+`chromium --dump-dom` prints. Skipped only where Debian's `chromium` is not installed (`.ci/run` installs it).
+"""
+
+import html
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from core.kg import build_graph, export
+
+ROOT = Path(__file__).resolve().parents[1]
+TRICKY = ROOT / "tests" / "data" / "kg" / "tricky.jsonl"
+CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).exists()), None)
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--hide-scrollbars", "--window-size=1200,800"]  # fmt: skip
+
+
+def fixture_records():
+    return [json.loads(line) for line in TRICKY.read_text(encoding="utf-8").splitlines()]
+
+
+def chromium(tmp_path, page, hash_, *extra):
+    url = page.resolve().as_uri() + hash_
+    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *extra, url]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+
+
+def selftest(tmp_path, page, click=None):
+    hash_ = "#selftest" + (f"&click={quote(click, safe='')}" if click is not None else "")
+    res = chromium(tmp_path, page, hash_, "--dump-dom")
+    m = re.search(r'<pre id="selftest"[^>]*>(.*?)</pre>', res.stdout, re.S)
+    assert m, f"no self-test output; chromium said: {res.stderr[-2000:]}"
+    result = json.loads(html.unescape(m.group(1)))
+    assert result["ok"], result.get("error")
+    return result
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return build_graph([TRICKY], normalize=False, run="run-1", progress=False)
+
+
+@needs_chromium
+def test_page_draws_every_node_and_a_click_shows_the_provenance_sentence(graph, tmp_path):
+    page = export(graph, "html", tmp_path / "graph.html", title="Tricky <graph> & co")
+    target = 'Say "hi"'
+    result = selftest(tmp_path, page, click=target)
+    names = {t[k] for rec in fixture_records() for t in rec["triples"] for k in ("head", "tail")}
+    assert result["drawn_nodes"] == 15 == len(names) and result["drawn_edges"] == 8
+    assert set(result["names"]) == names  # quotes, newlines, CR, emoji, </script> ... all intact in the page
+    assert result["cap_text"] == ""
+    assert result["clicked"] == result["selected"] == target
+    said = [rec["text"] for rec in fixture_records() if rec["triples"][0]["head"] == target]
+    assert said == ['He said "hi",\nthen left <quickly>.', "A second sentence for the same fact."]
+    assert result["sentences"] == said
+    assert "founded, \"by\"" in result["panel_text"] and "O'Brien & <Sons>" in result["panel_text"]
+    assert "run run-1" in result["panel_text"]
+
+
+@needs_chromium
+def test_clicking_a_node_whose_name_holds_markup_and_emoji(graph, tmp_path):
+    page = export(graph, "html", tmp_path / "graph.html")
+    result = selftest(tmp_path, page, click="🚀 Rocket 👩‍🚀")
+    assert result["selected"] == "🚀 Rocket 👩‍🚀"
+    assert result["sentences"] == ["🚀 Rocket 👩‍🚀 met line one\nline two"]
+
+
+@needs_chromium
+def test_a_capped_page_draws_only_the_top_nodes_and_says_so(graph, tmp_path):
+    page = export(graph, "html", tmp_path / "capped.html", max_nodes=3)
+    result = selftest(tmp_path, page)
+    assert result["drawn_nodes"] == 3 and result["shown_nodes"] == 3 and result["total_nodes"] == 15
+    assert result["cap_text"].startswith("Showing 3 of 15 nodes")
+    deg = graph.degrees()
+    top = sorted(range(len(graph.nodes)), key=lambda i: (-deg[i], i))[:3]
+    assert result["names"] == [graph.nodes[i].name for i in top]
+
+
+@needs_chromium
+def test_screenshot_is_saved(graph, tmp_path):
+    page = export(graph, "html", tmp_path / "graph.html")
+    shot = tmp_path / "graph.png"
+    res = chromium(tmp_path, page, "#selftest&click=" + quote('Say "hi"', safe=""), f"--screenshot={shot}")
+    assert shot.exists(), res.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (1200, 800)
+
+
+def test_page_is_self_contained_and_names_cannot_break_out_of_the_data_block(graph, tmp_path):
+    text = export(graph, "html", tmp_path / "graph.html", title="<b>t</b>").read_text(encoding="utf-8")
+    assert not re.search(r"<[a-z]+[^>]*\s(src|href)\s*=", text), "no external resources"
+    for fetcher in ("url(", "@import", "fetch(", "XMLHttpRequest", "WebSocket", "http://", "https://"):
+        assert fetcher not in text
+    assert "default-src 'none'" in text  # the Content-Security-Policy forbids any network request
+    data = re.search(r'<script type="application/json" id="kg-data">(.*?)</script>', text, re.S).group(1)
+    assert "<" not in data and ">" not in data and "&" not in data
+    assert {n["name"] for n in json.loads(data)["nodes"]} == {n.name for n in graph.nodes}
+    assert "<title>&lt;b&gt;t&lt;/b&gt;</title>" in text
+    assert text.count("</script>") == 2
+
+
+@needs_chromium
+def test_a_big_graph_draws_the_default_cap_of_2000_nodes(tmp_path):
+    src = tmp_path / "big.jsonl"
+    with open(src, "w", encoding="utf-8") as fh:  # a ring of 3,000 nodes plus chords: every node has degree >= 2
+        for i in range(3000):
+            kg = [[f"node {i}", f"rel{i % 7}", f"node {(i + 1) % 3000}"], [f"node {i}", "chord", f"node {(i * 7) % 3000}"]]
+            fh.write(json.dumps({"id": i, "text": f"sentence {i}", "kg": kg}) + "\n")
+    graph = build_graph(src, progress=False)
+    assert len(graph.nodes) == 3000
+    page = export(graph, "html", tmp_path / "big.html")
+    result = selftest(tmp_path, page, click="node 0")
+    assert result["drawn_nodes"] == 2000 and result["total_nodes"] == 3000
+    assert result["cap_text"].startswith("Showing 2000 of 3000 nodes")
+    assert result["selected"] == "node 0" and "sentence 0" in result["sentences"]
