@@ -1,0 +1,207 @@
+"""Run settings: the seed's keys plus ours, defaults from conf/run.yaml, overrides as `key=value` or `--key value`.
+
+    python LLMICL/run.py --help
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.errors import UserError
+
+CONF = Path(__file__).resolve().parent.parent / "conf" / "run.yaml"
+NONE_STRINGS = {"", "none", "null", "~"}
+LANGUAGE_ALIASES = {"en": "en", "cn": "cn", "ch": "cn", "zh": "cn"}
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: type
+    help: str
+
+
+_KEYS = [
+    # the seed's keys
+    Key("task", str, "ner | re | ee | rte | da"),
+    Key("language", str, "en | cn (ch and zh are accepted as aliases of cn)"),
+    Key("engine", str, "model id (the seed's name for --model; --model wins when both are given)"),
+    Key("api_key", str, "deprecated: set OPENAI_API_KEY instead; used for requests only, never written anywhere"),
+    Key("text_input", str, "one text to extract from; for da the relation(s) to augment, comma-separated (empty: all)"),
+    Key("zero_shot", bool, "True: instruction only; False: add k demos from <data_path>/<task>_<language>.json"),
+    Key("instruction", str, "replaces the default instruction (the JSON answer format is still asked for)"),
+    Key("data_path", str, "folder of the few-shot files (empty: LLMICL/data)"),
+    Key("domain", str, "domain named in the instruction, e.g. sport (empty: none)"),
+    Key("labels", list, "allowed entity types (ner, da), relation labels (re, rte) or event types (ee); empty: any"),
+    Key("head_entity", str, "re: head entity of the pair to classify"),
+    Key("head_type", str, "re: type of the head entity"),
+    Key("tail_entity", str, "re: tail entity of the pair to classify"),
+    Key("tail_type", str, "re: type of the tail entity"),
+    # ours
+    Key("backend", str, "openai (any OpenAI-compatible server) | hf (local model + LoRA adapter)"),
+    Key("base_url", str, "OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (empty: OPENAI_BASE_URL / OpenAI)"),
+    Key("model", str, "model id (empty: engine; with base_url and neither: the server's first model)"),
+    Key("chat", bool, "True: chat endpoint; False: completions endpoint; empty: decided from the model id"),
+    Key("input_file", str, "JSONL/JSON of many records (gold fields optional) instead of text_input"),
+    Key("output_file", str, "parsed predictions (JSONL; da: JSON array of new samples); raw answers go beside it"),
+    Key("metrics_file", str, "metrics JSON (empty: <output_file stem>.metrics.json when there is gold or da)"),
+    Key("k", int, "demos per prompt when zero_shot is False (empty: every demo in the file)"),
+    Key("number", int, "da: new samples asked for per relation"),
+    Key("max_tokens", int, "longest answer, in tokens"),
+    Key("temperature", float, "sampling temperature (empty: 0 for extraction, 1 for da)"),
+    Key("concurrency", int, "requests in flight at once"),
+    Key("no_cache", bool, "True: do not read or write the on-disk answer cache"),
+    Key("cache_dir", str, "answer cache folder (empty: $KGLLM_CACHE_DIR or ~/.cache/kgllm/llm)"),
+    Key("timeout", float, "seconds per request"),
+    Key("max_retries", int, "retries of a failed request"),
+    Key("base_model", str, "hf backend: base model folder or hub id"),
+    Key("lora_weights", str, "hf backend: LoRA adapter folder"),
+    Key("bits", int, "hf backend: load the base model in 8 or 4 bits"),
+    Key("batch_size", int, "hf backend: prompts per generation batch"),
+]
+KEYS: dict[str, Key] = {}
+for _key in _KEYS:
+    if _key.name in KEYS:
+        raise ValueError(f"key {_key.name} is defined twice")
+    KEYS[_key.name] = _key
+
+
+class Settings:
+    """Attribute access to the resolved settings; `public()` leaves the api_key out."""
+
+    def __init__(self, values: dict[str, Any]):
+        self.__dict__.update(values)
+
+    def public(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "api_key"}
+
+    def __repr__(self) -> str:
+        return f"Settings({self.public()})"
+
+
+def coerce(name: str, value: Any, where: str = "command line") -> Any:
+    """Turn a YAML or command-line value into the key's type; 'None', 'null' and '' become None."""
+    key = KEYS[name]
+    if value is None or (isinstance(value, str) and value.strip().lower() in NONE_STRINGS):
+        return None
+    bad = UserError(f"{where}: {name}={value!r}: expected {key.type.__name__}")
+    if key.type is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "1", "on"):
+            return True
+        if text in ("false", "no", "0", "off"):
+            return False
+        raise bad
+    if key.type in (int, float):
+        if isinstance(value, bool):
+            raise bad
+        try:
+            number = key.type(value)
+        except (TypeError, ValueError):
+            raise bad from None
+        if key.type is int and isinstance(value, float) and value != number:
+            raise bad
+        return number
+    if key.type is list:
+        return _as_list(value, bad)
+    if isinstance(value, (dict, list)):
+        raise bad
+    return str(value)
+
+
+def _as_list(value: Any, bad: UserError) -> list[str] | None:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = yaml.safe_load(text)
+            except yaml.YAMLError:
+                raise bad from None
+        else:
+            for sep in ("，", "、"):
+                text = text.replace(sep, ",")
+            value = text.split(",")
+    if not isinstance(value, (list, tuple)) or any(isinstance(x, (dict, list)) for x in value):
+        raise bad
+    items = [str(x).strip() for x in value if x is not None and str(x).strip()]
+    return items or None
+
+
+def parse_argv(argv: list[str]) -> dict[str, Any]:
+    """`key=value`, `+key=value` (Hydra style), `--key value`, `--key=value` and bare `--flag` (True)."""
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token.startswith("--"):
+            body = token[2:]
+            if "=" in body:
+                name, value = body.split("=", 1)
+            elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+                name, value = body, argv[i + 1]
+                i += 1
+            else:
+                name, value = body, True
+        elif "=" in token:
+            name, value = token.split("=", 1)
+            name = name.lstrip("+")
+        else:
+            raise UserError(f"unexpected argument {token!r}: give settings as key=value or --key value")
+        name = name.replace("-", "_")
+        if name not in KEYS:
+            close = difflib.get_close_matches(name, list(KEYS), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise UserError(f"unknown key {name!r}{hint}; see --help for the keys")
+        out[name] = coerce(name, value)
+        i += 1
+    return out
+
+
+def read_defaults(path: Path = CONF) -> dict[str, Any]:
+    """Every key, from the YAML file where it is set, else None."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise UserError(f"no such file: {path}") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path.name}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path.name}: expected key: value lines")
+    values = dict.fromkeys(KEYS)
+    for name, value in data.items():
+        if name not in KEYS:
+            raise UserError(f"{path.name}: unknown key {name!r}")
+        values[name] = coerce(name, value, where=path.name)
+    return values
+
+
+def load_settings(argv: list[str], defaults_file: Path = CONF) -> Settings:
+    values = read_defaults(defaults_file)
+    values.update(parse_argv(argv))
+    language = (values["language"] or "en").lower()
+    if language not in LANGUAGE_ALIASES:
+        raise UserError(f"language={language!r}: expected en or cn (ch is accepted too)")
+    values["language"] = LANGUAGE_ALIASES[language]
+    values["task"] = (values["task"] or "ner").lower()
+    for name in ("zero_shot", "no_cache"):
+        values[name] = bool(values[name]) if name == "no_cache" else values[name] is not False
+    for name in ("k", "number", "concurrency", "max_tokens"):
+        if values[name] is not None and values[name] < (0 if name == "k" else 1):
+            raise UserError(f"{name}={values[name]}: must be at least {0 if name == 'k' else 1}")
+    return Settings(values)
+
+
+def help_text() -> str:
+    defaults = read_defaults()
+    lines = ["keys (key=value or --key value; defaults from LLMICL/conf/run.yaml):"]
+    for key in KEYS.values():
+        default = "***" if key.name == "api_key" and defaults[key.name] else defaults[key.name]
+        lines.append(f"  {key.name:<13} {key.type.__name__:<5} default {default!r}: {key.help}")
+    return "\n".join(lines)

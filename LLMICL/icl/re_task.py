@@ -1,0 +1,112 @@
+"""RE: the relation between a given head and tail entity; accuracy, and micro P/R/F1 without the negative label.
+
+    python -c "import sys; sys.path.insert(0, 'LLMICL'); from icl import get_task; print(get_task('re').parse('Answer: founded_by.', {'text': 'x'}, ['founded_by', 'NA']))"
+
+Record (few-shot file data/re_<lang>.json, the seed's format; relation is the gold, optional in an input file):
+    {"text": "...", "head_entity": "Olmert", "head_type": "PERSON", "tail_entity": "...", "tail_type": "...",
+     "relation": "org:founded_by"}
+Prediction: `pred` = the label (null when none could be read); a label outside `labels` is kept and flagged in
+`issues` (it counts as wrong). `python -m core.kg build` reads these lines as (head, pred, tail) edges.
+The negative label is the first of NEGATIVE found among the labels or the gold relations.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.errors import UserError
+from core.metrics import prf
+
+from .answers import REPAIRED, UNPARSABLE, Parsed, dumps, load_json, pick, short
+from .base import Task, register_task
+
+UNIT = "relation"
+NEGATIVE = ("NA", "na", "no_relation", "Other", "Others", "false", "unanswerable", "无关系")
+_LEAD = re.compile(r"^\s*(answer|relation|output|答案|关系|输出)\s*[:：]\s*", re.IGNORECASE)
+
+
+def negative_label(labels: list[str] | None, golds: list[str]) -> str | None:
+    present = set(labels or []) | set(golds)
+    return next((name for name in NEGATIVE if name in present), None)
+
+
+def _plain_label(text: str, labels: list[str] | None) -> str | None:
+    """A label from a plain-text answer: the first line, or the one allowed label the answer names."""
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    if not lines:
+        return None
+    first = _LEAD.sub("", lines[0]).strip().strip("\"'“”‘’`").rstrip(".。").strip()
+    if not labels:
+        return first if first and len(first.split()) <= 5 else None
+    by_case = {name.lower(): name for name in labels}
+    if first.lower() in by_case:
+        return by_case[first.lower()]
+    named = [name for name in labels if re.search(rf"(?<![\w:]){re.escape(name)}(?![\w:])", text, re.IGNORECASE)]
+    return named[0] if len(named) == 1 else None
+
+
+class RE(Task):
+    name = "re"
+    units = (UNIT,)
+    required = {"text": str, "head_entity": str, "tail_entity": str}
+    optional = {"id": (str, int), "head_type": str, "tail_type": str, "relation": str}
+
+    def from_settings(self, settings) -> dict:
+        rec = super().from_settings(settings)
+        if not settings.head_entity or not settings.tail_entity:
+            raise UserError("task=re needs head_entity=... and tail_entity=... (and head_type / tail_type)")
+        for key in ("head_entity", "head_type", "tail_entity", "tail_type"):
+            rec[key] = getattr(settings, key)
+        return rec
+
+    def query_vars(self, rec: dict) -> dict:
+        def entity(name: str) -> str:
+            kind = rec.get(f"{name}_type")
+            return f"{rec[f'{name}_entity']} ({kind})" if kind else rec[f"{name}_entity"]
+
+        return {"text": rec["text"], "head": entity("head"), "tail": entity("tail")}
+
+    def demo_vars(self, rec: dict, style: str = "json") -> dict:
+        return {**self.query_vars(rec), "answer": dumps({"relation": rec.get("relation") or ""})}
+
+    def parse(self, text: str, rec: dict, labels: list[str] | None) -> Parsed:
+        value, status = load_json(text)
+        if isinstance(value, list) and value:
+            value = value[0]
+        label = None
+        if isinstance(value, str):
+            label = value.strip() or None
+        elif isinstance(value, dict):
+            label = pick(value, ("relation", "label", "relation_type", "answer"))
+        if label is None and not isinstance(value, dict):
+            label, status = _plain_label(text, labels), REPAIRED
+        if label is None:
+            parsed = Parsed(None, UNPARSABLE)
+            parsed.flag(f"no relation in the answer {short(text or '')!r}", UNIT)
+            return parsed
+        parsed = Parsed(label, status)
+        if labels and label not in labels:
+            by_case = {name.lower(): name for name in labels}
+            if label.lower() in by_case:
+                parsed.pred = by_case[label.lower()]
+                parsed.status = REPAIRED
+            else:
+                parsed.flag(f"relation {label!r} not allowed")
+        return parsed.finish()
+
+    def has_gold(self, rec: dict) -> bool:
+        return rec.get("relation") is not None
+
+    def score(self, pairs: list[tuple[dict, Parsed]], labels: list[str] | None = None, language: str = "en") -> dict:
+        golds = [rec["relation"] for rec, _ in pairs]
+        preds = [parsed.pred for _, parsed in pairs]
+        neg = negative_label(labels, golds)
+        correct = sum(p == g for p, g in zip(preds, golds, strict=True))
+        tp = sum(p == g and g != neg for p, g in zip(preds, golds, strict=True))
+        n_pred = sum(p != neg for p in preds)  # an unreadable answer (None) is a wrong positive prediction
+        n_gold = sum(g != neg for g in golds)
+        return {UNIT: {"accuracy": correct / len(pairs) if pairs else 0.0, **prf(tp, n_pred, n_gold),
+                       "correct": tp, "pred": n_pred, "gold": n_gold, "negative_label": neg}}
+
+
+register_task(RE())
