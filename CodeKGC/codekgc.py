@@ -15,7 +15,6 @@ output JSONL (atomically) -> score against `triple_list` -> print and write the 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import sys
@@ -37,13 +36,9 @@ DEFAULTS: dict[str, Any] = {
 
 def _sibling(name: str) -> Any:
     """Import CodeKGC/<name>.py by path (cases may share module names, so the folder never goes on sys.path)."""
-    mod_name = f"_codekgc_{name}"
-    if mod_name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(mod_name, HERE / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[mod_name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[mod_name]
+    from core.modload import load_module
+
+    return load_module(HERE / f"{name}.py", f"_codekgc_{name}")
 
 
 def load_settings(flags: dict[str, Any], config: str | None = None) -> dict[str, Any]:

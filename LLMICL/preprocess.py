@@ -17,9 +17,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def _run_module():
-    spec = importlib.util.spec_from_file_location("llmicl_run", HERE / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from core.modload import load_module
+
+    module = load_module(HERE / "run.py", "llmicl_run")
     module.load_icl()
     return module
 

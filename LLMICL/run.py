@@ -22,17 +22,9 @@ PACKAGE = "llmicl_icl"  # LLMICL/icl loaded under a name no other case uses; no 
 
 def load_icl() -> ModuleType:
     """The LLMICL/icl package (tasks, prompts, parsers, scorers, runner)."""
-    if PACKAGE not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            PACKAGE, HERE / "icl" / "__init__.py", submodule_search_locations=[str(HERE / "icl")])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[PACKAGE] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[PACKAGE]
-            raise
-    return sys.modules[PACKAGE]
+    from core.modload import load_module
+
+    return load_module(HERE / "icl", PACKAGE)
 
 
 def main(argv: list[str] | None = None) -> dict:

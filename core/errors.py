@@ -17,22 +17,8 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
-def cli_main(component: Any, argv: list[str] | None = None, name: str | None = None) -> Any:
-    """Run `component` with python-fire; UserError -> `error: ...` on stderr and exit 2, Ctrl-C -> exit 130."""
-    import fire
-
-    try:
-        return fire.Fire(component, command=argv, name=name)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_USER_ERROR) from None
-    except KeyboardInterrupt:
-        print("interrupted; rerun the same command to resume", file=sys.stderr)
-        raise SystemExit(EXIT_INTERRUPTED) from None
-
-
 def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator for non-fire entry points: same error handling as `cli_main`."""
+    """Decorator for entry points: UserError -> `error: ...` on stderr and exit 2, Ctrl-C -> a resume hint, exit 130."""
     import functools
 
     @functools.wraps(fn)
@@ -47,3 +33,10 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise SystemExit(EXIT_INTERRUPTED) from None
 
     return wrapper
+
+
+def cli_main(component: Any, argv: list[str] | None = None, name: str | None = None) -> Any:
+    """Run `component` with python-fire, with the error handling of `guard`."""
+    import fire
+
+    return guard(fire.Fire)(component, command=argv, name=name)

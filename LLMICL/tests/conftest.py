@@ -12,23 +12,16 @@ from types import SimpleNamespace
 
 import pytest
 
+from core.modload import load_module
+
 CASE = Path(__file__).resolve().parents[1]
 ROOT = CASE.parent
 SECRET = "sk-llmicl-DUMMY-0123456789-never-written"
 
 
-def load_by_path(name: str, path: Path):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="session")
 def run_script():
-    return load_by_path("llmicl_run", CASE / "run.py")
+    return load_module(CASE / "run.py", "llmicl_run")
 
 
 @pytest.fixture(scope="session")

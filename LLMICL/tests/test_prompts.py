@@ -158,11 +158,9 @@ def test_preprocess_prints_the_prompts_without_a_model(h):
 
 
 def test_seed_prepare_examples_reads_the_cn_file_for_ch(h):
-    import importlib.util
+    from core.modload import load_module
 
-    spec = importlib.util.spec_from_file_location("llmicl_preprocess", h.CASE / "preprocess.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(h.CASE / "preprocess.py", "llmicl_preprocess")
     demos = module.prepare_examples("", "re", "ch")
     assert demos and all("__line__" not in d for d in demos)
     assert demos[0]["text"] == json.loads((h.CASE / "data" / "re_cn.json").read_text(encoding="utf-8"))[0]["text"]
