@@ -1,0 +1,147 @@
+"""Serve a local model (+ adapter) over an OpenAI-compatible HTTP API.
+
+    python -m core.serve --base_model "$(python -m core.toy build llama)" --port 8000
+
+Then any OpenAI client works, e.g. `OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="unused")`, or our own
+`--backend openai --base_url http://127.0.0.1:8000/v1`. Binds 127.0.0.1 unless --host says otherwise; with
+`--api_key_env VAR` every /v1 request must send `Authorization: Bearer $VAR` (the key is read from the environment
+only). Chat messages are rendered with the template the adapter was trained with.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.errors import UserError
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def resolve_template(meta: dict | None, tokenizer: Any, name: str | None, force: bool = False) -> Any:
+    """The adapter's recorded template (an explicit other one only with force); without an adapter: `name`, else the
+    tokenizer's chat template if it has one, else alpaca."""
+    from core.templates import get_template
+    from core.tuning import adapter_template
+
+    recorded = adapter_template(meta) if meta else None
+    if recorded is not None and name and name != recorded.name and not force:
+        raise UserError(f"the adapter was trained with prompt template '{recorded.name}', not '{name}': drop "
+                        "--prompt_template_name, or pass --force_template")
+    if recorded is not None and not (name and force):
+        return recorded
+    return get_template(name or ("chat_template" if getattr(tokenizer, "chat_template", None) else "alpaca"))
+
+
+def load_engine(base_model: str | None, lora_weights: str | None = None, *, bits: int | None = None,
+                dtype: str = "auto", prompt_template_name: str | None = None, force_template: bool = False,
+                **engine_options: Any) -> Any:
+    """Load model (+ adapter) and wrap it in an Engine."""
+    from core.serve.engine import Engine
+
+    meta = None
+    if lora_weights:
+        from core.tuning import load_model_with_adapter
+
+        model, tokenizer, meta = load_model_with_adapter(base_model or None, lora_weights, bits=bits, dtype=dtype,
+                                                         device_map=_device_map())
+    else:
+        from core.models import load_model_and_tokenizer
+
+        if not base_model:
+            raise UserError("no model: pass --base_model (and optionally --lora_weights)")
+        model, tokenizer = load_model_and_tokenizer(base_model, dtype=dtype, bits=bits, device_map=_device_map())
+    template = resolve_template(meta, tokenizer, prompt_template_name, force_template)
+    return Engine(model, tokenizer, template, **engine_options)
+
+
+def _device_map() -> Any:
+    import torch
+
+    return {"": 0} if torch.cuda.is_available() else None
+
+
+def main(
+    base_model: str = "",
+    lora_weights: str = "",
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    api_key_env: str = "",
+    model_name: str = "",
+    max_batch_size: int = 16,
+    max_wait_ms: float = 5.0,
+    default_max_tokens: int = 256,
+    bits: int | None = None,
+    dtype: str = "auto",
+    prompt_template_name: str = "",
+    force_template: bool = False,
+    log_level: str = "info",
+) -> None:
+    """Start the server (Ctrl-C stops it).
+
+    Args:
+        base_model: base model folder or hub id; empty -> $BASE_MODEL, else the base model the adapter recorded.
+        lora_weights: adapter folder (LoRA or P-Tuning v2); its recorded template renders chat messages.
+        host: interface to bind; 127.0.0.1 (default) is reachable from this machine only.
+        port: TCP port (0 picks a free one; the URL printed at start-up has the real one).
+        api_key_env: name of an environment variable holding the API key clients must send; empty = no key.
+        model_name: model id served at /v1/models and expected in requests; default: the adapter's (or model's) folder name.
+        max_batch_size: most answers generated together in one batch.
+        max_wait_ms: how long the first request of a batch waits for others to join it.
+        default_max_tokens: max_tokens for requests that do not send one.
+        bits: 4 or 8 to load the base model quantized (bitsandbytes).
+        dtype: auto, bf16, fp16 or fp32.
+        prompt_template_name: chat template for a base model without adapter (default: the tokenizer's chat
+            template, else alpaca); with an adapter only together with --force_template.
+        force_template: use --prompt_template_name although the adapter recorded another template.
+        log_level: uvicorn log level (info, warning, error).
+    """
+    import uvicorn
+
+    from core.serve.app import create_app
+
+    api_key = None
+    if api_key_env:
+        api_key = os.environ.get(api_key_env)
+        if not api_key:
+            raise UserError(f"--api_key_env {api_key_env}: that environment variable is empty or not set")
+    base_model = base_model or os.environ.get("BASE_MODEL", "")
+    name = model_name or Path(lora_weights or base_model).name or "kgllm"
+    engine = load_engine(base_model, lora_weights, bits=bits, dtype=dtype, prompt_template_name=prompt_template_name
+                         or None, force_template=force_template, max_batch_size=max_batch_size,
+                         max_wait_ms=max_wait_ms, default_max_tokens=default_max_tokens)
+    sock = _bind(host, port)
+    real_port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"serving model '{name}' at http://{shown}:{real_port}/v1 (template {engine.template.name}, batch "
+          f"{max_batch_size}, {'API key from $' + api_key_env if api_key else 'no API key'})", flush=True)
+    if host not in LOOPBACK and not api_key:
+        print(f"warning: --host {host} is reachable from other machines and no --api_key_env is set", file=sys.stderr)
+    server = uvicorn.Server(uvicorn.Config(create_app(engine, api_key=api_key, model_name=name),
+                                           log_level=log_level))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        engine.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(128)
+    return sock
+
+
+if __name__ == "__main__":
+    from core.errors import cli_main
+
+    cli_main(main, name="python -m core.serve")

@@ -1,0 +1,247 @@
+"""Routes of the OpenAI-compatible server: /v1/models, /v1/chat/completions, /v1/completions (stream=true as SSE).
+
+    python -c "from core.serve.app import create_app; help(create_app)"
+
+Every error is an OpenAI-style JSON body `{"error": {"message", "type", "param", "code"}}` with a 4xx status for the
+client's mistakes (400 bad JSON / fields / ranges, 401 bad key, 404 unknown model or route, 413 body too large) and
+500 without a traceback for ours. The API key check and the body size limit run before the body is parsed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException
+
+from core.serve import protocol as P
+from core.serve.engine import Engine, EngineBusy, Params, PromptTooLong
+
+log = logging.getLogger("core.serve")
+MAX_BODY_BYTES = 1_000_000
+
+
+def error(status: int, message: str, type_: str = "invalid_request_error", param: str | None = None,
+          code: str | None = None):
+    body = P.ErrorResponse(error=P.ErrorBody(message=message, type=type_, param=param, code=code))
+    return JSONResponse(body.model_dump(), status_code=status)
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.param, self.code = status, message, param, code
+
+
+class _Guard:
+    """ASGI middleware: bearer-token check (when a key is set) and body size limit, before any parsing."""
+
+    def __init__(self, app: Any, api_key: str | None, max_body_bytes: int):
+        self.app, self.api_key, self.limit = app, api_key, max_body_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if self.api_key and scope["path"].startswith("/v1"):
+            token = headers.get("authorization", "")
+            scheme, _, given = token.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.api_key.encode()):
+                return await error(401, "missing or incorrect API key: send `Authorization: Bearer <key>`",
+                                   code="invalid_api_key")(scope, receive, send)
+        too_big = error(413, f"request body is larger than {self.limit} bytes", code="request_too_large")
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.limit:
+            return await too_big(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                return await too_big(scope, receive, send)
+        sent = False
+
+        async def replay() -> dict:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _parse(raw: bytes, model: type[BaseModel]) -> Any:
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _ApiError(400, f"request body is not valid JSON ({exc})", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise _ApiError(400, "request body must be a JSON object", code="invalid_json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise _ApiError(400, f"{where or 'body'}: {first.get('msg', 'invalid')}", param=where or None) from None
+
+
+def _params(req: Any, engine: Engine, max_tokens: int | None) -> Params:
+    limit = engine.max_tokens_limit
+    value = engine.default_max_tokens if max_tokens is None else max_tokens
+    if not 1 <= value <= limit:
+        raise _ApiError(400, f"max_tokens must be between 1 and {limit} (got {value})", param="max_tokens")
+    if getattr(req, "best_of", None) not in (None, 1):
+        raise _ApiError(400, "best_of is not supported", param="best_of")
+    if getattr(req, "echo", False):
+        raise _ApiError(400, "echo is not supported", param="echo")
+    return Params(max_new_tokens=value, temperature=float(req.temperature or 0.0),
+                  top_p=float(req.top_p if req.top_p is not None else 1.0), n=req.n, stop=tuple(req.stop or ()))
+
+
+def _usage(outs: list[Any], n: int) -> P.Usage:
+    prompt = sum(o.prompt_tokens for o in outs[::n])
+    completion = sum(o.completion_tokens for o in outs)
+    return P.Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+
+
+def create_app(engine: Engine, api_key: str | None = None, model_name: str = "kgllm",
+               max_body_bytes: int = MAX_BODY_BYTES):
+    """A FastAPI app serving `engine` under the model id `model_name`; `api_key` set -> bearer token required."""
+    app = FastAPI(title="kgllm OpenAI-compatible server", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.exception_handler(_ApiError)
+    async def _api_error(_: Request, exc: _ApiError):
+        return error(exc.status, exc.message, param=exc.param, code=exc.code)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_: Request, exc: HTTPException):
+        return error(exc.status_code, str(exc.detail), code="not_found" if exc.status_code == 404 else None)
+
+    @app.exception_handler(Exception)
+    async def _crash(_: Request, exc: Exception):
+        log.exception("request failed")
+        return error(500, f"internal error ({type(exc).__name__}); see the server log", type_="server_error")
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/v1/models")
+    async def models() -> dict:
+        return P.ModelList(data=[P.ModelCard(id=model_name)]).model_dump()
+
+    def check_model(name: str) -> None:
+        if name != model_name:
+            raise _ApiError(404, f"model '{name}' does not exist; this server serves '{model_name}'",
+                            param="model", code="model_not_found")
+
+    async def run(prompts: list[str], params: Params, on_text: Any = None) -> list[Any]:
+        try:
+            future = engine.submit(prompts, params, on_text)
+        except EngineBusy as exc:
+            raise _ApiError(503, str(exc), code="server_busy") from None
+        try:
+            return await asyncio.wrap_future(future)
+        except PromptTooLong as exc:
+            raise _ApiError(400, str(exc), param="messages", code="context_length_exceeded") from None
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request):
+        req = _parse(await request.body(), P.ChatRequest)
+        check_model(req.model)
+        params = _params(req, engine, req.max_tokens if req.max_completion_tokens is None
+                         else req.max_completion_tokens)
+        prompt = engine.render_chat([m.model_dump() for m in req.messages])
+        if req.stream:
+            return await _stream(engine, run, [prompt], params, model_name, chat=True)
+        outs = await run([prompt], params)
+        choices = [P.ChatChoice(index=j, message=P.AssistantMessage(content=engine.chat_answer(o.text)),
+                                finish_reason=o.finish_reason) for j, o in enumerate(outs)]
+        return P.ChatResponse(model=model_name, choices=choices, usage=_usage(outs, params.n)).model_dump()
+
+    @app.post("/v1/completions")
+    async def completions(request: Request):
+        req = _parse(await request.body(), P.CompletionRequest)
+        check_model(req.model)
+        params = _params(req, engine, req.max_tokens)
+        prompts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
+        if req.stream:
+            return await _stream(engine, run, prompts, params, model_name, chat=False)
+        outs = await run(prompts, params)
+        choices = [P.CompletionChoice(index=k, text=o.text, finish_reason=o.finish_reason) for k, o in enumerate(outs)]
+        return P.CompletionResponse(model=model_name, choices=choices, usage=_usage(outs, params.n)).model_dump()
+
+    return _Guard(app, api_key, max_body_bytes)
+
+
+async def _stream(engine: Engine, run: Any, prompts: list[str], params: Params, model_name: str, chat: bool):
+    """Server-sent events: text deltas as the batch generates, then each choice's finish_reason, then [DONE].
+
+    The response starts with the first piece of text, so a request the engine refuses (prompt too long, busy) still
+    gets its 4xx status instead of an event."""
+    loop = asyncio.get_running_loop()
+    updates: asyncio.Queue = asyncio.Queue()
+    answer = engine.chat_answer if chat else (lambda text: text)
+    sent = [""] * (len(prompts) * params.n)
+    cid, created = P.new_id("chatcmpl" if chat else "cmpl"), P.now()
+
+    def on_text(i: int, j: int, text: str) -> None:
+        loop.call_soon_threadsafe(updates.put_nowait, (i * params.n + j, text))
+
+    def event(index: int, delta: str | None, finish: str | None = None, first: bool = False) -> str:
+        if chat:
+            body: BaseModel = P.ChatChunk(id=cid, created=created, model=model_name, choices=[P.ChatChunkChoice(
+                index=index, delta=P.Delta(role="assistant" if first else None, content=delta),
+                finish_reason=finish)])
+        else:
+            body = P.CompletionResponse(id=cid, created=created, model=model_name, choices=[
+                P.CompletionChoice(index=index, text=delta or "", finish_reason=finish)])
+        return f"data: {body.model_dump_json(exclude_none=chat)}\n\n"
+
+    def delta(index: int, text: str) -> str:
+        shown = answer(text)
+        if not shown.startswith(sent[index]) or shown == sent[index]:
+            return ""
+        new, sent[index] = shown[len(sent[index]):], shown
+        return new
+
+    task = asyncio.ensure_future(run(prompts, params, on_text))
+    task.add_done_callback(lambda _: updates.put_nowait(None))
+    first = await updates.get()
+    if first is None and task.exception() is not None:
+        raise task.exception()
+
+    async def events():
+        if chat:
+            for index in range(len(sent)):
+                yield event(index, "", first=True)
+        item = first
+        while item is not None:
+            if piece := delta(*item):
+                yield event(item[0], piece)
+            item = await updates.get()
+        try:
+            outs = task.result()
+        except _ApiError as exc:
+            yield f"data: {json.dumps({'error': {'message': exc.message, 'type': 'invalid_request_error'}})}\n\n"
+            return
+        except Exception as exc:  # noqa: BLE001 - the stream is already open: report in-band
+            log.exception("stream failed")
+            yield f"data: {json.dumps({'error': {'message': type(exc).__name__, 'type': 'server_error'}})}\n\n"
+            return
+        for index, out in enumerate(outs):
+            piece = delta(index, out.text)
+            yield event(index, (piece or None) if chat else piece, finish=out.finish_reason)
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream")
