@@ -1,0 +1,21 @@
+"""Instruction fine-tuning: records -> tokens with prompt masking (`data`), Trainer wiring (`trainer`).
+
+    python -c "from core.train import TrainConfig; print(TrainConfig().micro_batch_size)"
+"""
+
+from core.train.data import (
+    IGNORE_INDEX,
+    Collator,
+    EncodeStats,
+    encode_pair,
+    encode_records,
+    grouped_order,
+    padding_share,
+    read_instruction_records,
+)
+from core.train.trainer import TrainConfig, TrainResult, gradient_accumulation, summary, train
+
+__all__ = [
+    "IGNORE_INDEX", "Collator", "EncodeStats", "TrainConfig", "TrainResult", "encode_pair", "encode_records",
+    "gradient_accumulation", "grouped_order", "padding_share", "read_instruction_records", "summary", "train",
+]
