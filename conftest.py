@@ -7,6 +7,9 @@ ROOT = Path(__file__).resolve().parent
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
+# Toy models are overhead-bound: one thread per process is faster than two fighting over 2 cores, and subprocesses
+# (CLI tests) inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Subprocesses (CLI tests) inherit this, so `core.toy.build()` finds the same cached toy models.
 os.environ.setdefault("KGLLM_TOY_DIR", str(ROOT / ".cache" / "toy"))
 
