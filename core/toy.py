@@ -67,7 +67,7 @@ def build(kind: str, cache_dir: str | os.PathLike | None = None, force: bool = F
     final = cache / kind
     if not force and is_built(final, kind):
         return final
-    with _locked(cache / f".{kind}.lock"):
+    with file_lock(cache / f".{kind}.lock"):
         if not force and is_built(final, kind):  # another process finished it while we waited
             return final
         for stale in [*cache.glob(f".{kind}-building-*"), *cache.glob(f".{kind}-old-*")]:
@@ -90,7 +90,8 @@ def build(kind: str, cache_dir: str | os.PathLike | None = None, force: bool = F
 
 
 @contextlib.contextmanager
-def _locked(path: Path):
+def file_lock(path: Path):
+    """Hold an exclusive lock on `path` (created if missing) for the block; shared by builders of cached folders."""
     try:
         import fcntl
     except ImportError:  # not POSIX: no lock, the atomic rename still keeps half-built folders out of sight

@@ -51,7 +51,7 @@ def main(out_dir: str = "runs/demo", epochs: int = 0, max_new_tokens: int = 64) 
            "--output_file", str(pred), "--batch_size", "16", "--max_new_tokens", str(max_new_tokens)])
     _step("3/5 convert answers to triples", [py, str(KGC / "convert.py"), "--pred_path", str(pred),
                                              "--tgt_path", str(triples)])
-    _step("4/5 CCKS2023 scoring", [py, str(KGC / "evaluate.py"), "--gold_file", str(valid), "--pred_file", str(pred),
+    _step("4/5 CCKS2023 scoring", [py, str(KGC / "evaluate.py"), "--gold_file", str(valid), "--pred_file", str(triples),
                                    "--output_file", str(metrics)])
     _step("5/5 knowledge graph: build, then the offline HTML view",
           [py, "-m", "core.kg", "build", "--input", str(triples), "--output", str(graph), "--run", "demo"])

@@ -18,17 +18,6 @@ PROMPTS = ["Hi", "A much longer prompt about knowledge graphs, triples and the r
            "中文的句子：北京是中国的首都", "x y", "Beijing is the capital of"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Toy-sized matrices: one thread is as fast alone and many times faster on a busy shared machine."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def llama(toy_llama_path):
     from core.models import load_model_and_tokenizer

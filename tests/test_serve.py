@@ -28,17 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 KEY = "test-key-7f3a"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Toy-sized matrices: one thread is as fast alone and many times faster on a busy shared machine."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class Server:
     """uvicorn in a thread on a free loopback port."""
 

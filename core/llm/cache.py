@@ -31,12 +31,25 @@ class ResponseCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
             self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
+            self._setup(busy_timeout)
         except (OSError, sqlite3.Error) as exc:
             raise UserError(f"cannot open the LLM cache {self.path}: {exc} (use --cache_dir or --no_cache)") from None
         self._lock = threading.Lock()
+
+    def _setup(self, busy_timeout: float) -> None:
+        """WAL mode and the table. Switching the journal mode can answer "database is locked" at once, without the
+        busy handler, while another process opens the same file: retry that until the timeout."""
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @staticmethod
     def key(identity: dict, prompt: Any, params: dict) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import fcntl
 import hashlib
 import io
 import json
@@ -22,6 +21,8 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from core.toy import file_lock
 
 RECIPE_VERSION = 1
 _INSTRUCTION_ZH = ("已知候选的关系列表：{rels}，请你根据关系列表，从以下输入中抽取出可能存在的头实体与尾实体，"
@@ -85,7 +86,7 @@ def memorised_adapter(kind: str = "llama", finetuning_type: str = "lora", record
     final = root / f"{kind}-{finetuning_type}-{_key(kind, finetuning_type, records, toy)}"
     if (final / "kgllm_adapter.json").is_file():
         return final
-    with _locked(root / ".build.lock"):
+    with file_lock(root / ".build.lock"):
         if (final / "kgllm_adapter.json").is_file():
             return final
         tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{final.name}-building-"))
@@ -148,12 +149,3 @@ def memorised_records() -> list[dict]:
     """A fresh, mutable copy of MEMORISED_RECORDS."""
     return copy.deepcopy(list(MEMORISED_RECORDS))
 
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
