@@ -21,17 +21,18 @@ ROOT = Path(__file__).resolve().parent.parent
 KGC = ROOT / "InstructKGC"
 
 
-def _step(title: str, args: list[str]) -> None:
-    print(f"\n== {title}\n$ {' '.join(shlex.quote(a) for a in args)}", flush=True)
+def _step(title: str, args: list[str], env: dict[str, str] | None = None) -> None:
+    shown = " ".join(f"{k}={shlex.quote(v)}" for k, v in (env or {}).items())
+    print(f"\n== {title}\n$ {shown + ' ' if shown else ''}{' '.join(shlex.quote(a) for a in args)}", flush=True)
     start = time.perf_counter()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1", **(env or {})}
     proc = subprocess.run(args, cwd=ROOT, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"error: step '{title}' failed with exit code {proc.returncode}")
     print(f"   ({time.perf_counter() - start:.1f} s)", flush=True)
 
 
-def main(out_dir: str = "runs/demo", epochs: int = 0, max_new_tokens: int = 64) -> None:
+def main(out_dir: str = "runs/demo", epochs: int = 40, learning_rate: float = 1e-2, max_new_tokens: int = 64) -> None:
     out = (ROOT / out_dir).resolve() if not Path(out_dir).is_absolute() else Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     py = sys.executable
@@ -40,10 +41,10 @@ def main(out_dir: str = "runs/demo", epochs: int = 0, max_new_tokens: int = 64) 
     valid = KGC / "data" / "valid.json"
 
     if not (lora / "adapter_config.json").exists():
-        train = [py, str(KGC / "finetune.py"), "--output_dir", str(lora)]
-        if epochs:
-            train += ["--num_epochs", str(epochs)]
-        _step("1/5 fine-tune LoRA on the toy LLaMA (InstructKGC/data/train.json)", train)
+        _step("1/5 fine-tune LoRA on the toy LLaMA (InstructKGC/data/train.json)",
+              ["bash", str(KGC / "scripts" / "run_finetune_lora.sh")],
+              env={"PYTHON": py, "OUTPUT_DIR": str(lora), "NUM_EPOCHS": str(epochs),
+                   "LEARNING_RATE": str(learning_rate)})
     else:
         print(f"\n== 1/5 fine-tune: adapter already in {lora} (delete it to train again)")
     _step("2/5 batched inference on InstructKGC/data/valid.json",
