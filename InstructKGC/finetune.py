@@ -7,7 +7,8 @@ on a CPU. The seed's flags keep their names (`--base_model --train_path --valid_
 --micro_batch_size --num_epochs --learning_rate --cutoff_len --val_set_size --lora_r --lora_alpha --lora_dropout
 --lora_target_modules --train_on_inputs --group_by_length --prompt_template_name --resume_from_checkpoint`, and the
 aliases `--micro_train_batch_size`, `--valid_file`). Added: `--finetuning_type lora|ptuning`, `--bits 4|8|16|32`,
-`--pre_seq_len`, `--prefix_projection`, `--seed`, `--device`, `--max_steps`, `--overlong`. Several processes:
+`--pre_seq_len`, `--prefix_projection`, `--seed`, `--device`, `--max_steps`, `--overlong`, `--eval_generate`,
+`--metric_for_best_model`. Several processes:
 
     python -m torch.distributed.run --nproc_per_node=2 InstructKGC/finetune.py --device cpu --max_steps 4 --output_dir /tmp/kgc-ddp
 
@@ -69,6 +70,10 @@ def main(
     save_total_limit: int = 3,
     deepspeed: str | None = None,
     trust_remote_code: bool = False,
+    eval_generate: bool = False,
+    eval_max_new_tokens: int = 128,
+    eval_lang: str = "zh",
+    metric_for_best_model: str | None = None,
     micro_train_batch_size: int | None = None,
     valid_file: str | None = None,
     wandb_project: str = "",
@@ -114,6 +119,10 @@ def main(
         save_total_limit: checkpoints kept.
         deepspeed: DeepSpeed config, e.g. InstructKGC/ds_config_zero2.json (GPUs only).
         trust_remote_code: run the model's own code (original ChatGLM-6B/2/3).
+        eval_generate: each evaluation also answers the valid records and reports triple F1, Rouge-2 and score.
+        eval_max_new_tokens: answer length for --eval_generate.
+        eval_lang: zh or en, how --eval_generate tokenises for Rouge-2.
+        metric_for_best_model: keep the best checkpoint by loss, f1, rouge2 or score and load it at the end.
         micro_train_batch_size: alias of micro_batch_size (seed README).
         valid_file: alias of valid_path (seed README).
         wandb_project: accepted for old commands; Weights & Biases logging is not wired (ignored with a warning).
@@ -145,7 +154,8 @@ def main(
         prompt_template_name=prompt_template_name, tuning=tuning, bits=bits, dtype=dtype,
         gradient_checkpointing=gradient_checkpointing, resume_from_checkpoint=resume_from_checkpoint, seed=seed,
         device=device, logging_steps=logging_steps, save_steps=save_steps, save_total_limit=save_total_limit,
-        deepspeed=deepspeed, trust_remote_code=trust_remote_code,
+        deepspeed=deepspeed, trust_remote_code=trust_remote_code, eval_generate=eval_generate,
+        eval_max_new_tokens=eval_max_new_tokens, eval_lang=eval_lang, metric_for_best_model=metric_for_best_model,
     )
     train(cfg)
 

@@ -55,6 +55,12 @@ class TrainConfig:
     save_total_limit: int = field(default=3, metadata={"help": "keep this many checkpoints"})
     deepspeed: str | None = field(default=None, metadata={"help": "DeepSpeed config JSON (GPU only)"})
     trust_remote_code: bool = field(default=False, metadata={"help": "run the model's own code (ChatGLM-6B)"})
+    eval_generate: bool = field(default=False, metadata={
+        "help": "each eval also generates on the valid set and reports triple F1, Rouge-2 and score"})
+    eval_max_new_tokens: int = field(default=128, metadata={"help": "answer length for --eval_generate"})
+    eval_lang: str = field(default="zh", metadata={"help": "zh or en: Rouge-2 tokenisation for --eval_generate"})
+    metric_for_best_model: str | None = field(default=None, metadata={
+        "help": "keep the best checkpoint by this eval metric (loss, f1, rouge2, score) and load it at the end"})
 
 
 @dataclass
@@ -181,6 +187,21 @@ def _load_tokenizer(path: str, trust_remote_code: bool) -> Any:
     return tokenizer
 
 
+def _best_model_args(cfg: TrainConfig, has_eval: bool) -> dict:
+    metric = cfg.metric_for_best_model
+    if not metric:
+        return {}
+    metric = metric.removeprefix("eval_")
+    if not has_eval:
+        raise UserError("--metric_for_best_model needs a valid set (--valid_path or --val_set_size)")
+    if metric != "loss" and not cfg.eval_generate:
+        raise UserError(f"--metric_for_best_model {metric} needs --eval_generate (only 'loss' comes without it)")
+    if metric not in ("loss", "precision", "recall", "f1", "rouge2", "score"):
+        raise UserError(f"--metric_for_best_model must be loss, precision, recall, f1, rouge2 or score (got {metric!r})")
+    return {"metric_for_best_model": f"eval_{metric}", "greater_is_better": metric != "loss",
+            "load_best_model_at_end": True}
+
+
 def _training_args(cfg: TrainConfig, cuda: bool, has_eval: bool, resolved_dtype: Any):
     import torch
     from transformers import TrainingArguments
@@ -200,7 +221,7 @@ def _training_args(cfg: TrainConfig, cuda: bool, has_eval: bool, resolved_dtype:
         use_cpu=not cuda, bf16=cuda and resolved_dtype == torch.bfloat16,
         fp16=cuda and resolved_dtype == torch.float16, report_to="none", remove_unused_columns=False,
         label_names=["labels"], ddp_find_unused_parameters=False if world > 1 else None,
-        deepspeed=cfg.deepspeed, optim="adamw_torch", dataloader_num_workers=0,
+        deepspeed=cfg.deepspeed, optim="adamw_torch", dataloader_num_workers=0, **_best_model_args(cfg, has_eval),
     )
 
 
@@ -220,6 +241,9 @@ def train(cfg: TrainConfig, callbacks: list | None = None) -> TrainResult:
     quantization_config(cfg.bits)  # --bits value and bitsandbytes presence, before anything heavy
     gradient_accumulation(cfg.batch_size, cfg.micro_batch_size, world_size())
     _check_numbers(cfg)
+    if cfg.eval_generate and not (cfg.valid_path or cfg.val_set_size):
+        raise UserError("--eval_generate needs a valid set (--valid_path or --val_set_size)")
+    _best_model_args(cfg, bool(cfg.valid_path or cfg.val_set_size))
     if cfg.deepspeed and not cuda:
         raise UserError("--deepspeed needs CUDA GPUs; drop it to train on CPU")
     if cfg.deepspeed and not Path(cfg.deepspeed).is_file():
@@ -244,7 +268,15 @@ def train(cfg: TrainConfig, callbacks: list | None = None) -> TrainResult:
     collator = Collator(tokenizer.pad_token_id, position_ids=cfg.tuning.finetuning_type == "ptuning" and native,
                         pad_to_multiple_of=8 if cuda else None)
     args = _training_args(cfg, cuda, valid_set is not None, resolved_dtype)
-    trainer = Trainer(model=model, args=args, train_dataset=train_set, eval_dataset=valid_set,
+    evaluator = None
+    if cfg.eval_generate and sets[1]:
+        from core.train.evalgen import GenerateEval
+
+        evaluator = GenerateEval(sets[1], template, tokenizer, lang=cfg.eval_lang,
+                                 max_new_tokens=cfg.eval_max_new_tokens, batch_size=cfg.micro_batch_size)
+    from core.train.evalgen import trainer_class
+
+    trainer = trainer_class(Trainer, evaluator)(model=model, args=args, train_dataset=train_set, eval_dataset=valid_set,
                       data_collator=collator, processing_class=tokenizer, callbacks=callbacks)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*past_key_values.*")  # peft prefix tuning under transformers 5
