@@ -225,4 +225,4 @@ if __name__ == "__main__":
 
     from core.errors import guard
 
-    print(guard(_main)(*sys.argv[1:4]), end="")
+    guard(lambda: print(_main(*sys.argv[1:4]), end=""))()

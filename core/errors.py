@@ -15,6 +15,7 @@ class UserError(Exception):
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
 
 
 def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -31,6 +32,12 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             print("interrupted; rerun the same command to resume", file=sys.stderr)
             raise SystemExit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:  # `... | head`: the reader left; stop quietly, as other command-line tools do
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
+            raise SystemExit(EXIT_BROKEN_PIPE) from None
 
     return wrapper
 

@@ -186,3 +186,11 @@ def test_atomic_write_gives_normal_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert p.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_cli_output_into_a_closed_pipe_stops_quietly():
+    code = "from core.errors import cli_main\ndef spam():\n    for i in range(200000):\n        print('line', i)\ncli_main(spam)"
+    proc = subprocess.run(f'{sys.executable} -c "{code}" | head -n 1', shell=True, capture_output=True, text=True,
+                          executable="/bin/bash")
+    assert proc.stdout == "line 0\n"
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr

@@ -213,6 +213,37 @@ def test_base_url_without_key_sends_a_placeholder_and_model_none_takes_the_first
     assert fake.paths[0] == "GET /v1/models"
 
 
+def test_model_lookup_waits_for_a_server_that_is_still_starting(tmp_path):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    backend = create_backend(LLMConfig(backend="openai", base_url=f"http://127.0.0.1:{port}/v1", model=None,
+                                       no_cache=True, backoff=0.2, max_retries=5))
+    started = []
+    timer = threading.Timer(0.5, lambda: started.append(FakeOpenAI(models=("late",), port=port).start()))
+    timer.start()
+    try:
+        assert backend.model == "late"
+    finally:
+        timer.join()
+        for fake in started:
+            fake.close()
+
+
+def test_model_lookup_gives_up_after_the_retries(tmp_path):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    backend = create_backend(LLMConfig(backend="openai", base_url=f"http://127.0.0.1:{port}/v1", model=None,
+                                       no_cache=True, backoff=0.01, max_retries=2))
+    with pytest.raises(UserError, match=f"cannot list the models of http://127.0.0.1:{port}/v1/: Connection error"):
+        _ = backend.model
+
+
 def test_model_none_without_base_url_asks_for_model():
     with pytest.raises(UserError, match="pass --model"):
         create_backend(LLMConfig(no_cache=True)).model  # noqa: B018

@@ -16,6 +16,7 @@ import queue
 import random
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -73,10 +74,16 @@ class OpenAIBackend(Backend):
 
         if not self._has_base_url:
             raise UserError("pass --model (e.g. --model gpt-4o-mini); only a --base_url server is asked for its models")
-        try:
-            ids = [m.id for m in self.client.models.list(timeout=self.config.timeout).data]
-        except openai.APIError as exc:
-            raise UserError(f"cannot list the models of {self.base_url}: {self._scrub(_one_line(exc))}") from None
+        for attempt in range(self.config.max_retries + 1):
+            try:
+                ids = [m.id for m in self.client.models.list(timeout=self.config.timeout).data]
+                break
+            except openai.APIConnectionError as exc:  # a server still starting up: wait as for any request
+                if attempt == self.config.max_retries:
+                    raise UserError(f"cannot list the models of {self.base_url}: {self._scrub(_one_line(exc))}") from None
+                time.sleep(backoff_delay(attempt, self.config.backoff, self.config.backoff_max))
+            except openai.APIError as exc:
+                raise UserError(f"cannot list the models of {self.base_url}: {self._scrub(_one_line(exc))}") from None
         if not ids:
             raise UserError(f"{self.base_url} lists no models: pass --model")
         return ids[0]
