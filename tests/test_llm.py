@@ -376,3 +376,12 @@ def test_importing_core_llm_does_not_import_torch():
     code = "import sys, core.llm, core.testing.fake_openai; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_cache_keeps_answers_of_two_servers_with_the_same_model_id_apart(tmp_path):
+    with FakeOpenAI(lambda body: "from A") as a, FakeOpenAI(lambda body: "from B") as b:
+        assert make(a, tmp_path).complete(["same prompt"])[0][0].text == "from A"
+        answer = make(b, tmp_path).complete(["same prompt"])[0][0]
+        assert (answer.text, answer.cached, b.count) == ("from B", False, 1)
+        again = make(a, tmp_path).complete(["same prompt"])[0][0]
+        assert (again.text, again.cached, a.count) == ("from A", True, 1)

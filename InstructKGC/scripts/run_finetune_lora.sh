@@ -3,7 +3,7 @@
 # Override with environment variables: BASE_MODEL, TRAIN_PATH, VALID_PATH, OUTPUT_DIR, BATCH_SIZE, MICRO_BATCH_SIZE,
 # NUM_EPOCHS, LEARNING_RATE, CUTOFF_LEN, LORA_R, LORA_ALPHA, TARGET_MODULES, TEMPLATE, BITS (4|8), DEVICE, PYTHON;
 # extra flags are passed on. The seed's LLaMA-7B run: BASE_MODEL=/models/llama-7b BATCH_SIZE=128 LEARNING_RATE=1e-4
-# BITS=8 OUTPUT_DIR=lora/llama-7b-e3-r8 bash InstructKGC/scripts/run_finetune_lora.sh
+# BITS=8 OUTPUT_DIR=InstructKGC/lora/llama-7b-e3-r8 bash InstructKGC/scripts/run_finetune_lora.sh
 set -euo pipefail
 CASE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "${PYTHON:-python}" "$CASE/finetune.py" ${BASE_MODEL:+--base_model "$BASE_MODEL"} --finetuning_type lora \

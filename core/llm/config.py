@@ -33,12 +33,12 @@ class LLMConfig:
         "help": "OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1; None -> $OPENAI_BASE_URL or OpenAI"})
     chat: bool | None = field(default=None, metadata={
         "help": "True: /v1/chat/completions, False: /v1/completions, None: chat unless the model id looks like a "
-                "completion model (*davinci*, *babbage*, *curie*, *ada*, *instruct*). hf backend: True renders every "
+                "completion model (*davinci*, *babbage*, *curie*, the word ada, *instruct*). hf backend: True renders every "
                 "prompt with the template; None: on with --lora_weights or --prompt_template_name"})
     concurrency: int = field(default=8, metadata={"help": "requests in flight at once (openai backend)"})
     timeout: float = field(default=60.0, metadata={"help": "seconds one HTTP request may take before it is retried"})
     max_retries: int = field(default=5, metadata={
-        "help": "retries per request on 429 / 5xx / timeouts / connection errors; then the record is marked failed"})
+        "help": "retries per request on 408 / 409 / 429 / 5xx / timeouts / connection errors; then the record is marked failed"})
     rpm: float | None = field(default=None, metadata={"help": "client-side limit: requests per minute (None: off)"})
     tpm: float | None = field(default=None, metadata={
         "help": "client-side limit: tokens per minute, prompt (~4 chars a token) + max_tokens * n (None: off)"})

@@ -95,7 +95,8 @@ class OpenAIBackend(Backend):
         return not looks_like_completion_model(self.model)
 
     def identity(self) -> dict:
-        return {"backend": self.name, "model": self.model, "chat": self.chat}
+        # the server is part of it: two servers may serve different weights under one model id ("kgc", "llama")
+        return {"backend": self.name, "base_url": self.base_url, "model": self.model, "chat": self.chat}
 
     def describe(self) -> str:
         c = self.config

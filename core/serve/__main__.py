@@ -144,4 +144,5 @@ def _bind(host: str, port: int) -> socket.socket:
 if __name__ == "__main__":
     from core.errors import cli_main
 
-    cli_main(main, name="python -m core.serve")
+    # fire would read -h as --host; here it means what it means everywhere else
+    cli_main(main, argv=["--help" if a == "-h" else a for a in sys.argv[1:]], name="python -m core.serve")
