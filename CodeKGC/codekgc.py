@@ -32,6 +32,10 @@ DEFAULTS: dict[str, Any] = {
     "openai_key": "", "engine": "gpt-4o-mini", "temperature": 0.0, "max_tokens": 512, "n": 1,
     "output_file": "output/pred.jsonl", "vote_threshold": 0.5, "concurrency": 8,
 }
+# core.llm.LLMConfig fields taken as flags, with LLMConfig.help() as their --help text (backend, base_url, model,
+# chat and concurrency are documented in main's docstring: their meaning here has CodeKGC specifics).
+LLM_FLAGS = ("base_model", "lora_weights", "bits", "batch_size", "prompt_template_name", "no_cache", "cache_dir",
+             "timeout", "max_retries", "rpm", "tpm", "backoff", "backoff_max")
 
 
 def _sibling(name: str) -> Any:
@@ -118,7 +122,9 @@ def main(
     input_file: str | None = None, output_file: str | None = None, metrics_file: str | None = None,
     concurrency: int | None = None, vote_threshold: float | None = None, schema: str | None = None,
     demos: str | None = None, chat: bool | None = None, no_cache: bool = False, cache_dir: str | None = None,
-    timeout: float = 60.0, max_retries: int = 5, batch_size: int = 8, config: str | None = None,
+    timeout: float | None = None, max_retries: int | None = None, rpm: float | None = None,
+    tpm: float | None = None, backoff: float | None = None, backoff_max: float | None = None,
+    batch_size: int | None = None, prompt_template_name: str | None = None, config: str | None = None,
 ) -> None:
     """Extract triples with code prompts, then parse, vote and score.
 
@@ -136,9 +142,6 @@ def main(
         base_url: OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, core.serve); without --model or
             --engine on the command line, the server's first model is used.
         model: model id for the API.
-        base_model: hf backend: base model folder or hub id.
-        lora_weights: hf backend: adapter folder.
-        bits: hf backend: load the base model in 4 or 8 bits.
         input_file: JSONL (or JSON array, or one object) of {"text", "triple_list"?, "id"?}.
         output_file: one JSON line per text (default CodeKGC/output/pred.jsonl); raw answers go beside it in
             <stem>.raw.jsonl.
@@ -148,20 +151,29 @@ def main(
         schema: a JSON schema {"entity_types", "relation_types", "relations"?}: generates the Python classes.
         demos: labelled records {"text", "triple_list"} turned into code-style examples (replaces ICL_path).
         chat: true: chat endpoint (code after a short instruction), false: completion endpoint (raw code);
-            default: chat unless the model id looks like a completion model.
-        no_cache: neither read nor write the response cache.
-        cache_dir: response cache folder (default $KGLLM_CACHE_DIR or ~/.cache/kgllm/llm).
-        timeout: seconds per request.
-        max_retries: retries per request on 429/5xx/timeouts.
-        batch_size: hf backend: prompts per generate call.
+            chat unless the model id looks like a completion model when not given.
         config: another config.json.
-    """
-    flags = {k: v for k, v in locals().items() if v is not None and k in set(DEFAULTS) | set(PATH_KEYS)}
+    """  # the LLMConfig flags' help is appended below, from LLMConfig.help()
+    given = locals()
+    flags = {k: v for k, v in given.items() if v is not None and k in set(DEFAULTS) | set(PATH_KEYS)}
     s = load_settings(flags, config)
-    llm_flags = dict(backend=backend, base_url=base_url, chat=chat, timeout=timeout, max_retries=max_retries,
-                     no_cache=no_cache, cache_dir=cache_dir, base_model=base_model, lora_weights=lora_weights,
-                     bits=bits, batch_size=batch_size, model=model or engine or (None if base_url else s["engine"]))
+    llm_flags = {k: given[k] for k in (*LLM_FLAGS, "backend", "base_url", "chat")}
+    llm_flags["model"] = model or engine or (None if base_url else s["engine"])
     run(s, llm_flags)
+
+
+def _llm_help() -> str:
+    """The Args lines of LLM_FLAGS: LLMConfig.help() plus LLMConfig's default (a flag left out gets that default)."""
+    import dataclasses
+
+    from core.llm.config import LLMConfig
+
+    helps, defaults = LLMConfig.help(), {f.name: f.default for f in dataclasses.fields(LLMConfig)}
+    shown = {k: f" (default {v})" for k, v in defaults.items() if v is not None and not isinstance(v, bool)}
+    return "".join(f"        {name}: {helps[name]}{shown.get(name, '')}\n" for name in LLM_FLAGS)
+
+
+main.__doc__ = main.__doc__.rstrip() + "\n" + _llm_help() + "    "
 
 
 def run(s: dict[str, Any], llm_flags: dict[str, Any]) -> dict:

@@ -19,6 +19,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_INPUT = HERE / "data" / "valid.json"
+# core.llm.LLMConfig settings of --backend openai (rate limits, retries, cache) besides --base_url, --model,
+# --concurrency and --no_cache; their --help text is LLMConfig.help(). chat follows the template.
+API_FLAGS = ("timeout", "max_retries", "rpm", "tpm", "backoff", "backoff_max", "cache_dir")
 
 
 def _template(lora_meta: dict | None, name: str | None, alias: str | None, force: bool):
@@ -110,6 +113,13 @@ def main(
     model: str | None = None,
     concurrency: int = 8,
     no_cache: bool = False,
+    timeout: float | None = None,
+    max_retries: int | None = None,
+    rpm: float | None = None,
+    tpm: float | None = None,
+    backoff: float | None = None,
+    backoff_max: float | None = None,
+    cache_dir: str | None = None,
 ) -> None:
     """Generate an answer for every record of `input_file` into `output_file`.
 
@@ -135,7 +145,8 @@ def main(
         model: --backend openai: model id on the server (e.g. the vLLM --lora-modules name); default: its first.
         concurrency: --backend openai: requests in flight.
         no_cache: --backend openai: do not use the response cache.
-    """
+    """  # the help of API_FLAGS is appended below, from LLMConfig.help()
+    api_flags = {k: v for k, v in locals().items() if k in API_FLAGS and v is not None}
     from core.errors import UserError
     from core.generate import check_generation_args, check_unique_ids, generate_to_file
     from core.io import read_records, record_ids
@@ -148,6 +159,8 @@ def main(
     lora_weights = str(lora_weights or "")
     if backend not in ("hf", "openai"):
         raise UserError(f"--backend must be hf or openai (got {backend!r})")
+    if backend == "hf" and api_flags:
+        raise UserError(f"--{next(iter(api_flags))} applies to --backend openai only (a server's requests)")
     if backend == "hf" and not base_model and not lora_weights:
         raise UserError("no model: pass --base_model (or set BASE_MODEL) and/or --lora_weights")
     records = read_records(input_file, required={"instruction": str}, optional={"input": str, "id": (str, int)})
@@ -163,7 +176,7 @@ def main(
     meta = read_adapter_meta(lora_weights) if lora_weights else None
     template = _template(meta, prompt_template_name, prompt_template, force_template)
     if backend == "openai":
-        flags = {"base_url": base_url, "model": model, "concurrency": concurrency, "no_cache": no_cache}
+        flags = {"base_url": base_url, "model": model, "concurrency": concurrency, "no_cache": no_cache, **api_flags}
         return _answer_via_api(records, template, out, flags, max_new_tokens, do_sample, temperature, top_p)
     settings = {"base_model": base_model or (meta or {}).get("base_model"), "template": template.name,
                 "lora_weights": str(Path(lora_weights).resolve()) if lora_weights else None, "bits": bits,
@@ -184,6 +197,20 @@ def main(
         now = f"{summary['generated']} generated now" if summary["world_size"] == 1 else \
             f"merged from {summary['world_size']} processes"
         print(f"wrote {summary['records']} records -> {out} ({now}; template {template.name})")
+
+
+def _api_help() -> str:
+    """The Args lines of API_FLAGS: LLMConfig.help() plus LLMConfig's default (a flag left out gets that default)."""
+    import dataclasses
+
+    from core.llm.config import LLMConfig
+
+    helps, defaults = LLMConfig.help(), {f.name: f.default for f in dataclasses.fields(LLMConfig)}
+    shown = {k: f" (default {v})" for k, v in defaults.items() if v is not None and not isinstance(v, bool)}
+    return "".join(f"        {name}: --backend openai: {helps[name]}{shown.get(name, '')}\n" for name in API_FLAGS)
+
+
+main.__doc__ = main.__doc__.rstrip() + "\n" + _api_help() + "    "
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Callable
@@ -14,9 +15,10 @@ from typing import Any
 
 from core.errors import UserError, guard
 
-# LLMConfig fields passed through (help text comes from the dataclass, so the two never disagree).
-LLM_FLAGS = ("backend", "model", "base_url", "chat", "concurrency", "timeout", "max_retries", "rpm", "tpm",
-             "cache_dir", "no_cache", "base_model", "lora_weights", "bits", "batch_size", "prompt_template_name")
+# LLMConfig fields passed through (help text comes from the dataclass, so the two never disagree); api_key is -ak.
+LLM_FLAGS = ("backend", "model", "base_url", "chat", "concurrency", "timeout", "max_retries", "rpm", "tpm", "backoff",
+             "backoff_max", "cache_dir", "no_cache", "base_model", "lora_weights", "bits", "batch_size",
+             "prompt_template_name")
 
 
 def _bool(text: str) -> bool | None:
@@ -33,13 +35,16 @@ def _bool(text: str) -> bool | None:
 def add_llm_flags(parser: argparse.ArgumentParser) -> None:
     from core.llm import LLMConfig
 
-    helps = LLMConfig.help()
+    defaults = {f.name: f.default for f in dataclasses.fields(LLMConfig)}
+    helps = {k: v + (f" (default {defaults[k]})" if defaults[k] is not None and not isinstance(defaults[k], bool)
+                     and k != "backend" else "") for k, v in LLMConfig.help().items()}
     group = parser.add_argument_group("backend (core.llm)")
     group.add_argument("--api_key", "-ak", default=None,
                        help="DEPRECATED (the seed's flag): set OPENAI_API_KEY instead. Used for requests only, "
                             "never written anywhere")
     types: dict[str, Callable[[str], Any]] = {"concurrency": int, "max_retries": int, "bits": int, "batch_size": int,
-                                              "timeout": float, "rpm": float, "tpm": float, "chat": _bool}
+                                              "timeout": float, "rpm": float, "tpm": float, "backoff": float,
+                                              "backoff_max": float, "chat": _bool}
     for name in LLM_FLAGS:
         if name == "no_cache":
             group.add_argument("--no_cache", action="store_true", help=helps[name])

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +14,15 @@ from typing import Any
 import yaml
 
 from core.errors import UserError
+from core.llm.config import LLMConfig
 
 CONF = Path(__file__).resolve().parent.parent / "conf" / "run.yaml"
 NONE_STRINGS = {"", "none", "null", "~"}
 LANGUAGE_ALIASES = {"en": "en", "cn": "cn", "ch": "cn", "zh": "cn"}
+
+
+_LLM_FIELDS = {f.name: f for f in dataclasses.fields(LLMConfig)}
+_LLM_HELP = LLMConfig.help()
 
 
 @dataclass(frozen=True)
@@ -54,21 +60,19 @@ _KEYS = [
     Key("number", int, "da: new samples asked for per relation"),
     Key("max_tokens", int, "longest answer, in tokens"),
     Key("temperature", float, "sampling temperature (empty: 0 for extraction, 1 for da)"),
-    Key("concurrency", int, "requests in flight at once"),
-    Key("no_cache", bool, "True: do not read or write the on-disk answer cache"),
-    Key("cache_dir", str, "answer cache folder (empty: $KGLLM_CACHE_DIR or ~/.cache/kgllm/llm)"),
-    Key("timeout", float, "seconds per request"),
-    Key("max_retries", int, "retries of a failed request"),
-    Key("base_model", str, "hf backend: base model folder or hub id"),
-    Key("lora_weights", str, "hf backend: LoRA adapter folder"),
-    Key("bits", int, "hf backend: load the base model in 8 or 4 bits"),
-    Key("batch_size", int, "hf backend: prompts per generation batch"),
+    # core.llm.LLMConfig's own settings: their help is LLMConfig.help(), the default LLMConfig's unless run.yaml sets one
+    *(Key(name, typ, _LLM_HELP[name]) for name, typ in (
+        ("concurrency", int), ("no_cache", bool), ("cache_dir", str), ("timeout", float), ("max_retries", int),
+        ("rpm", float), ("tpm", float), ("backoff", float), ("backoff_max", float), ("base_model", str),
+        ("lora_weights", str), ("bits", int), ("batch_size", int), ("prompt_template_name", str))),
 ]
 KEYS: dict[str, Key] = {}
 for _key in _KEYS:
     if _key.name in KEYS:
         raise ValueError(f"key {_key.name} is defined twice")
     KEYS[_key.name] = _key
+# the keys that go to LLMConfig.from_flags as they are (model and api_key are resolved by the runner first)
+LLM_KEYS = tuple(name for name in KEYS if name in _LLM_FIELDS and name not in ("model", "api_key"))
 
 
 class Settings:
@@ -200,8 +204,12 @@ def load_settings(argv: list[str], defaults_file: Path = CONF) -> Settings:
 
 def help_text() -> str:
     defaults = read_defaults()
-    lines = ["keys (key=value or --key value; defaults from LLMICL/conf/run.yaml):"]
+    lines = ["keys (key=value or --key value; defaults from LLMICL/conf/run.yaml, else core.llm.LLMConfig's):"]
+    width = max(map(len, KEYS))
     for key in KEYS.values():
-        default = "***" if key.name == "api_key" and defaults[key.name] else defaults[key.name]
-        lines.append(f"  {key.name:<13} {key.type.__name__:<5} default {default!r}: {key.help}")
+        default = defaults[key.name]
+        if default is None and key.name in LLM_KEYS:
+            default = _LLM_FIELDS[key.name].default  # not in run.yaml: LLMConfig's default applies
+        default = "***" if key.name == "api_key" and default else default
+        lines.append(f"  {key.name:<{width}} {key.type.__name__:<5} default {default!r}: {key.help}")
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from core.io import DataError, dumps, record_ids, strip_private, write_json, wri
 
 from .answers import ERROR, Parsed
 from .base import Task, get_task
+from .config import LLM_KEYS
 from .da import select
 from .prompt import build_prompt
 
@@ -197,9 +198,7 @@ def _ask(settings: Any, items: list, raw: Path, desc: str, temperature: float) -
     base_url = settings.base_url or os.environ.get("OPENAI_BASE_URL")
     model = settings.model or settings.engine or (None if base_url or settings.backend == "hf"
                                                   else DEFAULT_OPENAI_MODEL)
-    flags = {k: getattr(settings, k) for k in ("backend", "base_url", "chat", "concurrency", "no_cache", "cache_dir",
-                                               "timeout", "max_retries", "base_model", "lora_weights", "bits",
-                                               "batch_size")}
+    flags = {k: getattr(settings, k) for k in LLM_KEYS}
     config = LLMConfig.from_flags(**flags, model=model, api_key=None if env_key else settings.api_key)
     with create_backend(config) as backend:
         return run_prompts(backend, items, raw_file=raw, max_tokens=settings.max_tokens or 512,
