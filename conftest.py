@@ -30,3 +30,20 @@ def toy_glm_path() -> Path:
     from core.toy import build
 
     return build("glm")
+
+
+@pytest.fixture
+def created_backends(monkeypatch):
+    """The backends `core.llm.create_backend` makes while the test runs (each the real one), so a test of a case's
+    command line can read the LLMConfig the case really used."""
+    import core.llm
+
+    made = []
+    real = core.llm.create_backend
+
+    def spy(config):
+        made.append(real(config))
+        return made[-1]
+
+    monkeypatch.setattr(core.llm, "create_backend", spy)
+    return made

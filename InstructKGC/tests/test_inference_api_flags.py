@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-import core.llm
 from core.errors import UserError, cli_main
 from core.llm import LLMConfig
 from core.testing.fake_openai import FakeOpenAI
@@ -28,20 +27,6 @@ def inference():
 
 
 @pytest.fixture
-def created(monkeypatch):
-    """The backends core.llm.create_backend makes while the test runs."""
-    made = []
-    real = core.llm.create_backend
-
-    def spy(config):
-        made.append(real(config))
-        return made[-1]
-
-    monkeypatch.setattr(core.llm, "create_backend", spy)
-    return made
-
-
-@pytest.fixture
 def one_record(tmp_path):
     src = tmp_path / "valid.json"
     src.write_text(json.dumps({"id": "a", "instruction": "Extract triples.", "input": "Ann works for Acme."}) + "\n",
@@ -49,7 +34,7 @@ def one_record(tmp_path):
     return src
 
 
-def test_rate_limit_and_retry_flags_reach_the_backend_config(inference, created, one_record, tmp_path, monkeypatch):
+def test_rate_limit_and_retry_flags_reach_the_backend_config(inference, created_backends, one_record, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-dummy")
     out = tmp_path / "pred.json"
     with FakeOpenAI(lambda body: "(Ann, work for, Acme)") as fake:
@@ -58,19 +43,19 @@ def test_rate_limit_and_retry_flags_reach_the_backend_config(inference, created,
                 "--cache_dir", str(tmp_path / "cache"), *[w for k, v in LIMITS.items() for w in (f"--{k}", str(v))]]
         cli_main(inference.main, argv)
         assert fake.count == 1
-    cfg = created[0].config
+    cfg = created_backends[0].config
     assert {k: getattr(cfg, k) for k in LIMITS} == LIMITS
     assert cfg.cache_dir == str(tmp_path / "cache") and (tmp_path / "cache" / "responses.sqlite3").exists()
     assert json.loads(out.read_text(encoding="utf-8"))["output"] == "(Ann, work for, Acme)"
 
 
-def test_flags_left_out_keep_llm_config_defaults(inference, created, one_record, tmp_path, monkeypatch):
+def test_flags_left_out_keep_llm_config_defaults(inference, created_backends, one_record, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-dummy")
     monkeypatch.setenv("KGLLM_CACHE_DIR", str(tmp_path / "cache"))
     with FakeOpenAI(lambda body: "x") as fake:
         cli_main(inference.main, ["--backend", "openai", "--base_url", fake.base_url, "--input_file", str(one_record),
                                   "--output_file", str(tmp_path / "pred.json"), "--max_new_tokens", "16"])
-    cfg, default = created[0].config, LLMConfig()
+    cfg, default = created_backends[0].config, LLMConfig()
     assert {k: getattr(cfg, k) for k in LIMITS} == {k: getattr(default, k) for k in LIMITS}
 
 

@@ -10,26 +10,11 @@ import dataclasses
 
 import pytest
 
-import core.llm
 from core.errors import UserError
 from core.llm import LLMConfig
 from core.testing.fake_openai import FakeOpenAI
 
 TEXT = "text_input=Japan beat Syria in Doha."
-
-
-@pytest.fixture
-def created(monkeypatch):
-    """The backends core.llm.create_backend makes while the test runs."""
-    made = []
-    real = core.llm.create_backend
-
-    def spy(config):
-        made.append(real(config))
-        return made[-1]
-
-    monkeypatch.setattr(core.llm, "create_backend", spy)
-    return made
 
 
 def test_every_llm_config_field_is_a_key(m):
@@ -48,7 +33,7 @@ def test_help_of_the_llm_keys_is_llm_config_help(m):
 
 
 @pytest.mark.parametrize("style", ["key=value", "--key value"])
-def test_rate_limit_and_retry_keys_reach_the_backend_config(run_script, created, env, style):
+def test_rate_limit_and_retry_keys_reach_the_backend_config(run_script, created_backends, env, style):
     given = {"rpm": "30", "tpm": "90000", "backoff": "0.25", "backoff_max": "3", "timeout": "7", "max_retries": "2",
              "prompt_template_name": "chatglm"}
     argv = [f"{k}={v}" for k, v in given.items()] if style == "key=value" else \
@@ -56,16 +41,16 @@ def test_rate_limit_and_retry_keys_reach_the_backend_config(run_script, created,
     with FakeOpenAI(lambda body: '[{"E": "LOC", "W": "Doha"}]') as fake:
         run_script.main(["task=ner", TEXT, f"base_url={fake.base_url}", "model=fake", *argv])
         assert fake.count == 1
-    assert len(created) == 1
-    cfg = created[0].config
+    assert len(created_backends) == 1
+    cfg = created_backends[0].config
     assert (cfg.rpm, cfg.tpm, cfg.backoff, cfg.backoff_max, cfg.timeout, cfg.max_retries) == (30, 90000, 0.25, 3, 7, 2)
     assert cfg.prompt_template_name == "chatglm"
 
 
-def test_keys_left_out_keep_llm_config_defaults(run_script, created, env):
+def test_keys_left_out_keep_llm_config_defaults(run_script, created_backends, env):
     with FakeOpenAI(lambda body: "[]") as fake:
         run_script.main(["task=ner", TEXT, f"base_url={fake.base_url}", "model=fake"])
-    cfg, default = created[0].config, LLMConfig()
+    cfg, default = created_backends[0].config, LLMConfig()
     assert (cfg.rpm, cfg.tpm, cfg.backoff, cfg.backoff_max) == (None, None, default.backoff, default.backoff_max)
 
 
