@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.io import DataError
+from core.records import Triple
 
 FAILED_STATUSES = frozenset({"failed", "unparsed", "unparsable", "error"})
 NEGATIVE_LABELS = frozenset({"NA", "na", "no_relation", "Other", "Others", "false", "unanswerable", "none", "None"})
@@ -38,15 +39,8 @@ TEXT_FIELDS = ("text", "input", "sentence")
 HEAD_KEYS, RELATION_KEYS, TAIL_KEYS = ("head", "subject"), ("relation", "predicate"), ("tail", "object")
 
 
-@dataclass(frozen=True)
-class Mention:
-    """One triple as a record states it; types are None where the case does not know them."""
-
-    head: str
-    relation: str
-    tail: str
-    head_type: str | None = None
-    tail_type: str | None = None
+# One triple as a record states it (types None where the case does not know them): the shared record type.
+Mention = Triple
 
 
 @dataclass
@@ -202,7 +196,7 @@ def _read_triples(rec: dict, where: Where) -> Read:
 
         parsed = parse_triples(rec["output"], input_text=read.text)
         read.status = parsed.status
-        read.mentions = [Mention(t.head, t.relation, t.tail, t.head_type, t.tail_type) for t in parsed.triples]
+        read.mentions = list(parsed.triples)
     else:
         found = _triple_list(rec)
         if found is None:
