@@ -15,17 +15,6 @@ from __future__ import annotations
 from collections import Counter
 
 
-def _pick(name: str, value: str | None, alias_name: str, alias: str | None) -> str:
-    from core.errors import UserError
-
-    if value is not None and alias is not None and str(value) != str(alias):
-        raise UserError(f"--{name} and --{alias_name} disagree ({value} vs {alias}); give one of them")
-    chosen = value if value is not None else alias
-    if chosen is None or chosen is True or not str(chosen).strip():
-        raise UserError(f"--{name} (or --{alias_name}) is required")
-    return str(chosen)
-
-
 def convert_record(record: dict) -> dict:
     """One inference record -> the same record plus raw, kg, triples, status, repairs, failed."""
     from core.io import strip_private
@@ -61,10 +50,11 @@ def main(
         input_file: alias of --pred_path.
         output_file: alias of --tgt_path.
     """
+    from core.errors import flag_alias
     from core.io import read_records, write_jsonl
 
-    src = _pick("pred_path", pred_path, "input_file", input_file)
-    dst = _pick("tgt_path", tgt_path, "output_file", output_file)
+    src = str(flag_alias("pred_path", pred_path, "input_file", input_file, required=True))
+    dst = str(flag_alias("tgt_path", tgt_path, "output_file", output_file, required=True))
     records = read_records(src, required={"output": str}, optional={"instruction": str, "input": str})
     converted = [convert_record(rec) for rec in records]
     write_jsonl(dst, converted)

@@ -26,14 +26,6 @@ DEFAULT_TRAIN = HERE / "data" / "train.json"
 DEFAULT_OUTPUT = HERE / "lora"
 
 
-def _pick(name: str, value, alias_name: str, alias):
-    from core.errors import UserError
-
-    if alias is not None and value is not None and alias != value:
-        raise UserError(f"--{name} {value} and --{alias_name} {alias} disagree: give one of them")
-    return alias if value is None else value
-
-
 def main(
     base_model: str | None = None,
     train_path: str = str(DEFAULT_TRAIN),
@@ -130,12 +122,12 @@ def main(
         wandb_watch: see wandb_project.
         wandb_log_model: see wandb_project.
     """
-    from core.errors import UserError
+    from core.errors import UserError, flag_alias
     from core.train import TrainConfig, train
     from core.tuning import TuningArgs
 
-    micro = _pick("micro_batch_size", micro_batch_size, "micro_train_batch_size", micro_train_batch_size)
-    valid = _pick("valid_path", valid_path, "valid_file", valid_file)
+    micro = flag_alias("micro_batch_size", micro_batch_size, "micro_train_batch_size", micro_train_batch_size)
+    valid = flag_alias("valid_path", valid_path, "valid_file", valid_file)
     if any((wandb_project, wandb_run_name, wandb_watch, wandb_log_model)):
         warnings.warn("--wandb_* flags are accepted for old commands but Weights & Biases logging is not wired; "
                       "ignored", stacklevel=2)

@@ -26,13 +26,11 @@ API_FLAGS = ("timeout", "max_retries", "rpm", "tpm", "backoff", "backoff_max", "
 
 def _template(lora_meta: dict | None, name: str | None, alias: str | None, force: bool):
     """The adapter's recorded template; an explicit one must agree with it unless forced. Without any: alpaca."""
-    from core.errors import UserError
+    from core.errors import UserError, flag_alias
     from core.templates import get_template
     from core.tuning import adapter_template
 
-    if name and alias and name != alias:
-        raise UserError(f"--prompt_template_name {name} and --prompt_template {alias} disagree: give one of them")
-    explicit = name or alias
+    explicit = flag_alias("prompt_template_name", name or None, "prompt_template", alias or None)
     recorded = adapter_template(lora_meta) if lora_meta else None
     if recorded is not None and explicit and explicit != recorded.name and not force:
         raise UserError(f"the adapter was trained with prompt template '{recorded.name}', not '{explicit}': drop "
