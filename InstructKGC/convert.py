@@ -18,7 +18,7 @@ from collections import Counter
 def convert_record(record: dict) -> dict:
     """One inference record -> the same record plus raw, kg, triples, status, repairs, failed."""
     from core.io import strip_private
-    from core.parsing import parse_triples, relations_from_instruction
+    from core.parsing.ccks import parse_triples, relations_from_instruction
 
     result = parse_triples(
         record["output"],

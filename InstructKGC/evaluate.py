@@ -33,7 +33,7 @@ def main(
         output_file: also write the metrics JSON here.
     """
     from core.io import read_records, write_json
-    from core.metrics import ccks_scores
+    from core.metrics.ccks import ccks_scores
 
     gold = read_records(gold_file)
     pred = read_records(pred_file)

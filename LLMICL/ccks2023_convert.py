@@ -22,7 +22,7 @@ MODES = ("train", "test")
 
 
 def _triples(rec: dict) -> tuple[list[list[str]], str]:
-    from core.parsing import parse_triples, relations_from_instruction
+    from core.parsing.ccks import parse_triples, relations_from_instruction
 
     if rec.get("kg") is not None:
         return [list(t) for t in rec["kg"]], "ok"

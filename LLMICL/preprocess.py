@@ -33,7 +33,8 @@ def prepare_examples(data_path: str | None, task: str, language: str) -> list[di
     config = importlib.import_module(f"{run.PACKAGE}.config")
     lang = config.LANGUAGE_ALIASES.get(str(language).lower(), str(language))
     found = icl.get_task(task)
-    return [strip_private(d) for d in found.read(found.demo_path(data_path or None, lang))]
+    runner = importlib.import_module(f"{run.PACKAGE}.runner")
+    return [strip_private(d) for d in found.read(found.demo_path(data_path or runner.DATA, lang))]
 
 
 def main(argv: list[str] | None = None) -> list[str]:

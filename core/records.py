@@ -1,6 +1,15 @@
-"""Small typed records shared by every case: triples, entities, events and relation-extraction samples.
+"""The one record model of every case and stage: triples, entities, events, relation samples, and the parse envelope.
 
-    python -c "from core.records import Triple; print(Triple('A', 'work for', 'B').to_dict())"
+    python -c "from core.records import Triple, Parsed; print(Triple('A', 'work for', 'B').to_dict(), Parsed([]).to_dict())"
+
+Statuses of a parsed answer (one vocabulary for every task), from best to worst:
+  ok          an answer of the expected shape, every item valid
+  repaired    the answer had to be repaired or cut out of other text (or a plain-text answer was mapped)
+  invalid     read, but some items are flagged (label not allowed, span not in the text, malformed item)
+  unparsable  no answer of the expected shape could be read
+  failed      the request failed; there is no answer
+Flagged and malformed items count as wrong predictions in scoring; an unparsable or failed answer counts as one wrong
+prediction of each scored unit. Nothing is skipped.
 """
 
 from __future__ import annotations
@@ -21,22 +30,75 @@ def _from_dict(cls: type, data: Any, path: str = "<record>", line: int | None = 
     return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
+OK, REPAIRED, INVALID, UNPARSABLE, FAILED = "ok", "repaired", "invalid", "unparsable", "failed"
+STATUSES = (OK, REPAIRED, INVALID, UNPARSABLE, FAILED)
+
+
+@dataclass
+class Parsed:
+    """The parse envelope: what one answer says (`pred`, in the task's shape), its status, what was wrong (`issues`),
+    malformed items per scored unit (`bad`, each one more wrong prediction), the raw answer, and the decoding mode
+    that produced it when it is known."""
+
+    pred: Any
+    status: str = OK
+    issues: list[str] = field(default_factory=list)
+    bad: dict[str, int] = field(default_factory=dict)
+    raw: str = ""
+    decoding: str | None = None
+
+    def flag(self, issue: str, unit: str | None = None) -> None:
+        """Record a problem; with `unit`, one more wrong prediction of that unit (e.g. "entity")."""
+        self.issues.append(issue)
+        if unit:
+            self.bad[unit] = self.bad.get(unit, 0) + 1
+
+    def finish(self) -> Parsed:
+        if self.issues and self.status in (OK, REPAIRED):
+            self.status = INVALID
+        return self
+
+    def to_dict(self) -> dict:
+        out = {"pred": self.pred, "status": self.status, "issues": self.issues, "raw": self.raw}
+        if self.bad:
+            out["bad"] = self.bad
+        if self.decoding:
+            out["decoding"] = self.decoding
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict, pred_key: str = "pred") -> Parsed:
+        status = data.get("status", OK)
+        if status not in STATUSES:
+            raise ValueError(f"status: expected one of {', '.join(STATUSES)}, got {status!r}")
+        return cls(data.get(pred_key), status, list(data.get("issues") or []), dict(data.get("bad") or {}),
+                   data.get("raw") or "", data.get("decoding"))
+
+
 @dataclass(frozen=True)
 class Triple:
-    """A (head, relation, tail) fact; types are optional because not every case knows them."""
+    """A (head, relation, tail) fact; types are optional because not every case knows them.
+
+    `head_span` / `tail_span`: character offsets (start, end exclusive) of the mention in its source text, and
+    `head_grounding` / `tail_grounding` how it was found there (exact, normalised, fuzzy, ungrounded), when known.
+    """
 
     head: str
     relation: str
     tail: str
     head_type: str | None = None
     tail_type: str | None = None
+    head_span: tuple[int, int] | None = None
+    tail_span: tuple[int, int] | None = None
+    head_grounding: str | None = None
+    tail_grounding: str | None = None
 
     def key(self) -> tuple[str, str, str]:
         """What scoring compares: the three strings stripped of surrounding whitespace."""
         return (self.head.strip(), self.relation.strip(), self.tail.strip())
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if v is not None}
 
     def to_list(self) -> list[str]:
         return [self.head, self.relation, self.tail]
@@ -48,7 +110,14 @@ class Triple:
             if len(data) != 3 or not all(isinstance(x, str) for x in data):
                 raise DataError(path, line, "a triple must be [head, relation, tail] of strings")
             return cls(*data)
-        return _from_dict(cls, data, path, line)
+        triple = _from_dict(cls, data, path, line)
+        for name in ("head_span", "tail_span"):
+            span = getattr(triple, name)
+            if span is not None:
+                if not (isinstance(span, (list, tuple)) and len(span) == 2 and all(isinstance(x, int) for x in span)):
+                    raise DataError(path, line, "expected [start, end] character offsets", field=name)
+                object.__setattr__(triple, name, tuple(span))
+        return triple
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 import pytest
 
 from core.io import DataError
-from core.metrics import ccks_scores, mean_rouge2, micro_prf, prf, rouge2
+from core.metrics import micro_prf, prf
+from core.metrics.ccks import ccks_scores, mean_rouge2, rouge2
 
 
 # rouge_chinese's F: 2 * p * r / (p + r + 1e-8)

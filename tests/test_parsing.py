@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.parsing import (
+from core.parsing.ccks import (
     R_COMMA,
     R_DUPLICATE,
     R_FULL_WIDTH,

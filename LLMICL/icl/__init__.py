@@ -1,11 +1,9 @@
-"""LLMICL's tasks (ner, re, ee, rte, da): prompts from data files, tolerant parsers, scorers, and the run itself.
+"""LLMICL's own part: its settings (key=value or --key value, defaults from conf/run.yaml) and the mapping of a run
+onto a core task (ner, re, ee, rte, da) and core.pipeline.
 
     python LLMICL/run.py --help
-
-Each task module registers itself (`register_task`); `get_task(name)` finds it. Run flow: icl.runner.
 """
 
-from . import da, ee, ner, re_task, rte  # noqa: F401  (each registers its task)
-from .base import TASKS, Task, get_task, register_task, task_names
+from core.tasks import TASKS, Task, get_task, register_task, task_names
 
 __all__ = ["TASKS", "Task", "get_task", "register_task", "task_names"]

@@ -26,10 +26,19 @@ def run_script():
 
 @pytest.fixture(scope="session")
 def m(run_script):
-    """The icl package and its modules: m.icl, m.config, m.runner, m.answers, m.prompt, m.da, m.rte, m.re_task."""
+    """The case's package (m.icl, m.config, m.runner) and the core modules its tasks live in (m.answers: the answer
+    readers and the parse envelope, m.prompt, m.da, m.rte, m.re_task, m.metrics)."""
+    import core.metrics
+    import core.parsing.answers
+    import core.prompts
+    import core.records
+    from core.tasks import da, re, rte
+
     icl = run_script.load_icl()
-    names = ("config", "runner", "answers", "prompt", "da", "rte", "re_task")
-    return SimpleNamespace(icl=icl, **{n: importlib.import_module(f"{run_script.PACKAGE}.{n}") for n in names})
+    answers = SimpleNamespace(**vars(core.parsing.answers), Parsed=core.records.Parsed)
+    return SimpleNamespace(icl=icl, answers=answers, prompt=core.prompts, da=da, rte=rte, re_task=re,
+                           metrics=core.metrics,
+                           **{n: importlib.import_module(f"{run_script.PACKAGE}.{n}") for n in ("config", "runner")})
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def test_ee_en_trigger_and_argument_f1_then_a_rerun_retries_only_the_failed_requ
         arg = metrics["argument"]
         assert (arg["correct"], arg["pred"], arg["gold"]) == (4, 7, 8)
         assert arg["f1"] == pytest.approx(8 / 15)
-        assert rows[2]["status"] == "error" and rows[2]["issues"][0].startswith("request failed")
+        assert rows[2]["status"] == "failed" and rows[2]["issues"][0].startswith("request failed")
 
         answers["Ines Duarte"] = ('[{"event_type": "Election", "trigger": "elected", "arguments": ['
                                   '{"role": "Person", "argument": "Ines Duarte"}, {"role": "Position", '

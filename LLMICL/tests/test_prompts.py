@@ -25,7 +25,7 @@ def build(m, argv):
 
 def demo_texts(m, task, language):
     found = m.icl.get_task(task)
-    return [d["text"] for d in found.read(found.demo_path(None, language))]
+    return [d["text"] for d in found.read(found.demo_path(m.runner.DATA, language))]
 
 
 def argv_for(task, language, *extra):
@@ -65,7 +65,7 @@ def test_zero_shot_prompt_has_no_demos(m, task, language):
 def test_demo_answers_are_the_gold_of_the_data_file_as_json(m, language):
     [(_, prompt)] = build(m, argv_for("ner", language, "zero_shot=False", "k=1"))
     found = m.icl.get_task("ner")
-    first = found.read(found.demo_path(None, language))[0]
+    first = found.read(found.demo_path(m.runner.DATA, language))[0]
     answer = json.dumps([{"E": e["E"], "W": e["W"]} for e in first["data"]], ensure_ascii=False)
     assert answer in prompt
 
@@ -75,7 +75,7 @@ def test_da_prompt_shows_k_demos_of_its_own_relation_and_the_allowed_types(m, la
     relation = {"en": "org:founded_by", "cn": "创始人"}[language]
     [(rec_id, prompt)] = build(m, ["task=da", f"language={language}", f"text_input={relation}", "k=2", "number=4"])
     found = m.icl.get_task("da")
-    demos = found.read(found.demo_path(None, language))
+    demos = found.read(found.demo_path(m.runner.DATA, language))
     own = [d["text"] for d in demos if d["relation"] == relation]
     other = [d["text"] for d in demos if d["relation"] != relation]
     assert rec_id == relation and len(own) >= 3
@@ -115,7 +115,7 @@ def test_seed_bug_ch_and_cn_read_the_same_cn_file(m, task):
     as_ch = build(m, argv_for(task, "ch", "zero_shot=False") if task != "da" else ["task=da", "language=ch"])
     as_cn = build(m, argv_for(task, "cn", "zero_shot=False") if task != "da" else ["task=da", "language=cn"])
     assert as_ch == as_cn
-    assert m.icl.get_task(task).demo_path(None, "cn").name == f"{task}_cn.json"
+    assert m.icl.get_task(task).demo_path(m.runner.DATA, "cn").name == f"{task}_cn.json"
 
 
 def test_seed_bug_yaml_none_never_reaches_the_prompt(m):

@@ -49,7 +49,7 @@ def test_re_accuracy_and_micro_f1_without_the_negative_label(m):
     (["a", "b"], ["a"], None),
 ])
 def test_negative_label_is_the_first_known_one_present(m, labels, golds, expected):
-    assert m.re_task.negative_label(labels, golds) == expected
+    assert m.metrics.negative_label(labels, golds) == expected
 
 
 def test_re_without_a_negative_label_counts_every_relation(m):

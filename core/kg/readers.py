@@ -192,7 +192,7 @@ def _detect_triples(rec: dict) -> bool:
 def _read_triples(rec: dict, where: Where) -> Read:
     read = Read(text=_text(rec, where))
     if _is_raw_inference(rec):
-        from core.parsing import parse_triples
+        from core.parsing.ccks import parse_triples
 
         parsed = parse_triples(rec["output"], input_text=read.text)
         read.status = parsed.status

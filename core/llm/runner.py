@@ -4,8 +4,10 @@
 
 One line per id in `raw_file`, appended (and flushed) as each answer arrives:
 `{"id", "prompt", "completions": [{"text", "finish_reason", "usage"}], "error", "backend", "model"}`.
-A rerun reads the file first: ids already answered are not sent again; failed lines are dropped (atomically) and
-their ids sent again, so when a run finishes every id is in the file exactly once.
+A rerun reads the file first: ids already answered with the same prompt are not sent again; failed lines, and lines
+whose prompt has changed since (other demos, labels, instruction...), are dropped (atomically, the count is printed)
+and their ids sent again, so when a run finishes every id is in the file exactly once, answered for its prompt. This
+is the project's one resume rule: every case and the document pipeline go through it.
 """
 
 from __future__ import annotations
@@ -39,11 +41,10 @@ def run_prompts(
     """
     ids, prompts = _check_items(items)
     raw_file = Path(raw_file)
-    done = _load_done(raw_file)
+    done = _load_done(raw_file, dict(zip(ids, prompts, strict=True)))
     results = {i: [Completion.from_dict(c) for c in done[i].get("completions") or []] for i in ids if i in done}
     todo = [(i, p) for i, p in zip(ids, prompts, strict=True) if i not in done]
-    _warn_stale(backend, [done[i] for i in results], [p for i, p in zip(ids, prompts, strict=True) if i in done],
-                raw_file)
+    _warn_other_model(backend, [done[i] for i in results], raw_file)
     gen = dict(max_tokens=max_tokens, temperature=temperature, top_p=top_p, n=n, stop=stop, **params)
     before = _stats(backend)
     started, failed = time.monotonic(), 0
@@ -88,15 +89,20 @@ def _check_items(items: Iterable[tuple[Any, Prompt]]) -> tuple[list, list]:
     return ids, prompts
 
 
-def _load_done(raw_file: Path) -> dict[Any, dict]:
-    """Answered records already in raw_file (a torn last line is cut off; failed lines are removed atomically)."""
+def _load_done(raw_file: Path, prompts: dict[Any, Prompt]) -> dict[Any, dict]:
+    """Answered records already in raw_file (a torn last line is cut off); failed lines and answers to a prompt that
+    has changed since are removed atomically, so their ids are asked again. Ids not in `prompts` are kept."""
     if not raw_file.exists():
         return {}
     with JsonlAppender(raw_file) as existing:
         records = list(existing.done.values())
-    good = [r for r in records if not r.get("error")]
+    stale = [r for r in records if not r.get("error") and r.get("id") in prompts and r.get("prompt") != prompts[r["id"]]]
+    dropped = {id(r) for r in stale}
+    good = [r for r in records if not r.get("error") and id(r) not in dropped]
     if len(good) < len(records):
         write_jsonl(raw_file, good)
+    if stale:
+        print(f"note: {len(stale)} answers in {raw_file.name} were to other prompts; asking again", file=sys.stderr)
     return {r["id"]: r for r in good}
 
 
@@ -140,12 +146,8 @@ def _summary(desc: str, backend: Any, before: dict, total: int, skipped: int, fa
     print(f"{desc}: {', '.join(parts)}; {rate:.1f} req/s{where} -> {raw_file}{hint}", file=sys.stderr)
 
 
-def _warn_stale(backend: Any, records: list[dict], prompts: list, raw_file: Path) -> None:
-    """Say so when answers kept from an earlier run were made for other prompts or by another model."""
-    changed = sum(r.get("prompt") != p for r, p in zip(records, prompts, strict=True))
-    if changed:
-        print(f"warning: {changed} ids in {raw_file} were answered for a different prompt and are kept as they are; "
-              "use another raw file (or delete it) to send them again", file=sys.stderr)
+def _warn_other_model(backend: Any, records: list[dict], raw_file: Path) -> None:
+    """Say so when answers kept from an earlier run were made by another model."""
     model = getattr(getattr(backend, "config", None), "model", None)
     others = sorted({str(r.get("model")) for r in records if r.get("model") not in (None, model)})
     if model and others:

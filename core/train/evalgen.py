@@ -3,7 +3,7 @@
     python InstructKGC/finetune.py --valid_path InstructKGC/data/valid.json --eval_generate --max_steps 10 --save_steps 5 --output_dir /tmp/kgc-evalgen
 
 Each evaluation (every epoch, or every --save_steps) greedily answers the valid records with the model being
-trained, parses the answers with core.parsing and scores them with core.metrics.ccks_scores; `eval_f1`,
+trained, parses the answers with core.parsing and scores them with core.metrics.ccks.ccks_scores; `eval_f1`,
 `eval_rouge2`, `eval_score` (and precision/recall) join `eval_loss` in the Trainer's log and metrics, so
 `--metric_for_best_model score` keeps the best checkpoint by the task's own metric. Under several processes every
 process scores the whole (small) valid set, so all of them agree on the best checkpoint.
@@ -32,7 +32,7 @@ class GenerateEval:
 
     def __call__(self, model: Any) -> dict[str, float]:
         from core.generate import generate
-        from core.metrics import ccks_scores
+        from core.metrics.ccks import ccks_scores
 
         was_training, side = model.training, self.tokenizer.padding_side
         model.eval()

@@ -1,13 +1,13 @@
 """RE: the relation between a given head and tail entity; accuracy, and micro P/R/F1 without the negative label.
 
-    python -c "import sys; sys.path.insert(0, 'LLMICL'); from icl import get_task; print(get_task('re').parse('Answer: founded_by.', {'text': 'x'}, ['founded_by', 'NA']))"
+    python -c "import sys; from core.tasks import get_task; print(get_task('re').parse('Answer: founded_by.', {'text': 'x'}, ['founded_by', 'NA']))"
 
 Record (few-shot file data/re_<lang>.json, the seed's format; relation is the gold, optional in an input file):
     {"text": "...", "head_entity": "Olmert", "head_type": "PERSON", "tail_entity": "...", "tail_type": "...",
      "relation": "org:founded_by"}
 Prediction: `pred` = the label (null when none could be read); a label outside `labels` is kept and flagged in
 `issues` (it counts as wrong). `python -m core.kg build` reads these lines as (head, pred, tail) edges.
-The negative label is the first of NEGATIVE found among the labels or the gold relations.
+Scored by core.metrics.re_scores (its negative-label list is the project's one).
 """
 
 from __future__ import annotations
@@ -15,19 +15,13 @@ from __future__ import annotations
 import re
 
 from core.errors import UserError
-from core.metrics import prf
-
-from .answers import REPAIRED, UNPARSABLE, Parsed, dumps, load_json, pick, short
-from .base import Task, register_task
+from core.metrics import re_scores
+from core.parsing.answers import dumps, load_json, pick, short
+from core.records import FAILED, REPAIRED, UNPARSABLE, Parsed
+from core.tasks.base import Task, register_task
 
 UNIT = "relation"
-NEGATIVE = ("NA", "na", "no_relation", "Other", "Others", "false", "unanswerable", "无关系")
 _LEAD = re.compile(r"^\s*(answer|relation|output|答案|关系|输出)\s*[:：]\s*", re.IGNORECASE)
-
-
-def negative_label(labels: list[str] | None, golds: list[str]) -> str | None:
-    present = set(labels or []) | set(golds)
-    return next((name for name in NEGATIVE if name in present), None)
 
 
 def _plain_label(text: str, labels: list[str] | None) -> str | None:
@@ -94,19 +88,18 @@ class RE(Task):
                 parsed.flag(f"relation {label!r} not allowed")
         return parsed.finish()
 
+    def demo_labels(self, demos: list[dict]) -> list[str] | None:
+        return list(dict.fromkeys(d["relation"] for d in demos if d.get("relation"))) or None
+
     def has_gold(self, rec: dict) -> bool:
         return rec.get("relation") is not None
 
     def score(self, pairs: list[tuple[dict, Parsed]], labels: list[str] | None = None, language: str = "en") -> dict:
-        golds = [rec["relation"] for rec, _ in pairs]
-        preds = [parsed.pred for _, parsed in pairs]
-        neg = negative_label(labels, golds)
-        correct = sum(p == g for p, g in zip(preds, golds, strict=True))
-        tp = sum(p == g and g != neg for p, g in zip(preds, golds, strict=True))
-        n_pred = sum(p != neg for p in preds)  # an unreadable answer (None) is a wrong positive prediction
-        n_gold = sum(g != neg for g in golds)
-        return {UNIT: {"accuracy": correct / len(pairs) if pairs else 0.0, **prf(tp, n_pred, n_gold),
-                       "correct": tp, "pred": n_pred, "gold": n_gold, "negative_label": neg}}
+        s = re_scores([rec["relation"] for rec, _ in pairs], [parsed.pred for _, parsed in pairs], labels,
+                      failed=sum(parsed.status == FAILED for _, parsed in pairs))
+        return {UNIT: {"accuracy": s["acc"], "precision": s["micro_p"], "recall": s["micro_r"], "f1": s["micro_f1"],
+                       "correct": s["tp"], "pred": s["n_pred"], "gold": s["n_gold"],
+                       "negative_label": s["negative_label"]}}
 
 
 register_task(RE())

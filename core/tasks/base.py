@@ -1,9 +1,9 @@
-"""The task registry and what every task has: data files, prompt variables, a parser and a scorer.
+"""What every task has: record checks, prompt variables, a parser to the parse envelope, a scorer; and the registry.
 
-    python -c "import sys; sys.path.insert(0, 'LLMICL'); import icl; print(icl.task_names())"
+    python -c "from core.tasks import get_task; print(get_task('ner').name)"
 
 Adding a task touches one place: a module with a Task subclass and one `register_task(...)` call, imported in
-icl/__init__.py, plus its prompt files prompts/<name>_<language>.txt.
+core/tasks/__init__.py, plus its prompt files core/prompts/<name>.<language>.v1.txt.
 """
 
 from __future__ import annotations
@@ -13,25 +13,27 @@ from typing import Any
 
 from core.errors import UserError
 from core.io import DataError, check_fields, iter_records
-
-from .answers import Parsed
-
-DATA = Path(__file__).resolve().parent.parent / "data"
+from core.records import Parsed
 
 
 class Task:
     """Base class: subclasses set `name`, the record fields, and implement the methods marked below."""
 
     name = ""
+    pred_field = "pred"  # the field of a parsed line that holds the prediction (output_fields writes it)
     units: tuple[str, ...] = ()  # what is scored; a failed request counts as one wrong prediction of each
     wrapper: str | None = None  # a few-shot file may be {"<wrapper>": [records]} (the seed's NER files)
     required: dict[str, Any] = {"text": str}
     optional: dict[str, Any] = {}
 
     # ---- data -------------------------------------------------------------------------------------------------
-    def demo_path(self, data_path: str | Path | None, language: str) -> Path:
-        """<data_path>/<task>_<language>.json; language is en or cn (the seed's `ch` was mapped to cn before)."""
-        return Path(data_path) / f"{self.name}_{language}.json" if data_path else DATA / f"{self.name}_{language}.json"
+    def demo_path(self, data_path: str | Path, language: str) -> Path:
+        """<data_path>/<task>_<language>.json (the few-shot file layout of DeepKE's 2023 LLMICL example)."""
+        return Path(data_path) / f"{self.name}_{language}.json"
+
+    def demo_labels(self, demos: list[dict]) -> list[str] | None:
+        """The labels the demos show, used as the allowed labels when none are given (None: no restriction)."""
+        return None
 
     def read(self, path: str | Path) -> list[dict]:
         """Records of a few-shot or input file (JSON array, JSONL, or the wrapper object), each checked."""

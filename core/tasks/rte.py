@@ -1,23 +1,24 @@
 """RTE: (head, relation, tail) triples from a text; triple micro P/R/F1, and the CCKS2023 score for CCKS records.
 
-    python -c "import sys; sys.path.insert(0, 'LLMICL'); from icl import get_task; print(get_task('rte').parse('(Ann,born in,Oslo)', {'text': 'Ann was born in Oslo.'}, None))"
+    python -c "import sys; from core.tasks import get_task; print(get_task('rte').parse('(Ann,born in,Oslo)', {'text': 'Ann was born in Oslo.'}, None))"
 
 Record (few-shot file data/rte_<lang>.json, the seed's format; labels is the gold, optional in an input file):
     {"text": "...", "labels": [["head", "relation", "tail"], ...]}
 A CCKS2023 record {"id", "instruction", "input", "output"?, "kg"?} works too: `input` is the text, its own
 instruction is used, the answer is asked for in the CCKS form `(h,r,t)(h,r,t)` and read with core.parsing (the
 InstructKGC parser); the output line keeps the record with `output` = the raw answer and `kg` = the triples, so
-`python InstructKGC/evaluate.py --gold_file <input> --pred_file <output>` scores it with core.metrics.ccks_scores,
+`python InstructKGC/evaluate.py --gold_file <input> --pred_file <output>` scores it with core.metrics.ccks.ccks_scores,
 the function this task calls too. Every prediction line carries the triples in `kg` ([[h, r, t]]).
 """
 
 from __future__ import annotations
 
-from core.metrics import ccks_scores, prf, triple_keys
-from core.parsing import format_triples, parse_triples, relations_from_instruction
-
-from .answers import REPAIRED, UNPARSABLE, Parsed, dumps, load_json, pick, short, unwrap
-from .base import Task, in_text, register_task
+from core.metrics import micro_prf
+from core.metrics.ccks import ccks_scores, triple_keys
+from core.parsing.answers import dumps, load_json, pick, short, unwrap
+from core.parsing.ccks import format_triples, parse_triples, relations_from_instruction
+from core.records import REPAIRED, UNPARSABLE, Parsed
+from core.tasks.base import Task, in_text, register_task
 
 UNIT = "triple"
 CCKS = "ccks"
@@ -39,6 +40,7 @@ def _triple(item) -> list[str] | None:
 
 
 class RTE(Task):
+    pred_field = "kg"
     name = "rte"
     units = (UNIT,)
     required: dict = {}
@@ -141,19 +143,18 @@ class RTE(Task):
         return rec.get("__gold__") is not None
 
     def score(self, pairs: list[tuple[dict, Parsed]], labels: list[str] | None = None, language: str = "en") -> dict:
-        tp = n_pred = n_gold = 0
-        for rec, parsed in pairs:
-            gold, pred = set(triple_keys(rec["__gold__"])), set(triple_keys(parsed.pred))
-            tp += len(gold & pred)
-            n_gold += len(gold)
-            n_pred += len(pred) + parsed.bad.get(UNIT, 0)
-        out = {UNIT: {**prf(tp, n_pred, n_gold), "correct": tp, "pred": n_pred, "gold": n_gold}}
         ccks = [(rec, parsed) for rec, parsed in pairs if is_ccks(rec) and isinstance(rec.get("output"), str)]
         if ccks and len(ccks) == len(pairs):
+            # CCKS2023 records are scored by the CCKS2023 rules only: one triple count, never two precisions
             preds = [{"id": rec["id"], "kg": parsed.pred, "raw": parsed.raw} for rec, parsed in ccks]
             scores = ccks_scores([rec for rec, _ in ccks], preds, lang="zh" if language == "cn" else "en")
-            out[CCKS] = {k: scores[k] for k in ("precision", "recall", "f1", "rouge2", "score", "missing_pred")}
-        return out
+            triples = {k: scores[k] for k in ("precision", "recall", "f1")}
+            triples.update(gold=scores["gold_triples"], pred=scores["pred_triples"], correct=scores["correct"])
+            return {UNIT: triples, CCKS: {k: scores[k] for k in ("precision", "recall", "f1", "rouge2", "score",
+                                                                 "missing_pred")}}
+        return {UNIT: micro_prf([triple_keys(rec["__gold__"]) for rec, _ in pairs],
+                                [triple_keys(parsed.pred) for _, parsed in pairs],
+                                extra_wrong=sum(parsed.bad.get(UNIT, 0) for _, parsed in pairs))}
 
 
 register_task(RTE())

@@ -1,50 +1,21 @@
 r"""Reading model answers: JSON first, tolerant repair (json-repair) second; a status per answer, never an exception.
 
-    python -c "import sys; sys.path.insert(0, 'LLMICL'); from icl.answers import load_json; print(load_json('Sure: [{\"E\": \"PER\", \"W\": \"Ann\"}'))"
+    python -c "from core.parsing.answers import load_json; print(load_json('Sure: [{\"E\": \"PER\", \"W\": \"Ann\"}'))"
 
-Statuses of a parsed record, from best to worst:
-  ok          valid JSON of the expected shape, every item valid
-  repaired    the JSON had to be repaired or cut out of surrounding text (or a plain-text answer was mapped)
-  invalid     parsed, but some items are flagged (label not allowed, span not in the text, malformed item)
-  unparsable  no answer of the expected shape could be read
-  error       the request failed; there is no answer
-Flagged and malformed items count as wrong predictions in scoring; an unparsable answer counts as one wrong
-prediction. Nothing is skipped.
+The statuses and the parse envelope (`Parsed`) are core.records'.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import json_repair
 
-OK, REPAIRED, INVALID, UNPARSABLE, ERROR = "ok", "repaired", "invalid", "unparsable", "error"
+from core.records import OK, REPAIRED, UNPARSABLE
+
 _FENCE = re.compile(r"^```[\w-]*\s*\n?(.*?)\n?\s*```$", re.DOTALL)
-
-
-@dataclass
-class Parsed:
-    """One answer read: the prediction, its status, what was wrong, and malformed items per scored unit."""
-
-    pred: Any
-    status: str = OK
-    issues: list[str] = field(default_factory=list)
-    bad: dict[str, int] = field(default_factory=dict)
-    raw: str = ""
-
-    def flag(self, issue: str, unit: str | None = None) -> None:
-        """Record a problem; with `unit`, one more wrong prediction of that unit (e.g. "entity")."""
-        self.issues.append(issue)
-        if unit:
-            self.bad[unit] = self.bad.get(unit, 0) + 1
-
-    def finish(self) -> Parsed:
-        if self.issues and self.status in (OK, REPAIRED):
-            self.status = INVALID
-        return self
 
 
 def load_json(text: str | None) -> tuple[Any, str]:

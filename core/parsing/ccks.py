@@ -1,6 +1,6 @@
 """Tolerant parser from model text to (head, relation, tail) triples, CCKS2023 style. Model text is never eval'd.
 
-    python -c "from core.parsing import parse_triples; print(parse_triples('输入中包含的关系三元组是：（弗雷泽，获奖，铜牌）'))"
+    python -c "from core.parsing.ccks import parse_triples; print(parse_triples('输入中包含的关系三元组是：（弗雷泽，获奖，铜牌）'))"
 
 The canonical answer is `(h,r,t)(h,r,t)`: ASCII brackets and commas, no separator. Model answers stray from it; what
 the parser does about each stray form is named in `ParseResult.repairs`:

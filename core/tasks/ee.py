@@ -1,6 +1,6 @@
 r"""EE: events with type, trigger and role-labelled arguments; trigger and argument micro P/R/F1.
 
-    python -c "import sys; sys.path.insert(0, 'LLMICL'); from icl import get_task; print(get_task('ee').parse('[{\"event_type\": \"Marriage\", \"trigger\": \"wed\"}]', {'text': 'They wed.'}, None))"
+    python -c "import sys; from core.tasks import get_task; print(get_task('ee').parse('[{\"event_type\": \"Marriage\", \"trigger\": \"wed\"}]', {'text': 'They wed.'}, None))"
 
 Record (few-shot file data/ee_<lang>.json, the seed's format plus a `trigger` per event; event_list is the gold):
     {"text": "...", "event_list": [{"event_type": "Attack", "trigger": "fired",
@@ -10,10 +10,10 @@ Scored units: a trigger is (event_type, trigger); an argument is (event_type, ro
 
 from __future__ import annotations
 
-from core.metrics import prf
-
-from .answers import UNPARSABLE, Parsed, dumps, load_json, pick, short, unwrap
-from .base import Task, dict_list, in_text, register_task
+from core.metrics import micro_prf
+from core.parsing.answers import dumps, load_json, pick, short, unwrap
+from core.records import UNPARSABLE, Parsed
+from core.tasks.base import Task, dict_list, in_text, register_task
 
 TRIGGER, ARGUMENT = "trigger", "argument"
 
@@ -102,16 +102,11 @@ class EE(Task):
         return rec.get("event_list") is not None
 
     def score(self, pairs: list[tuple[dict, Parsed]], labels: list[str] | None = None, language: str = "en") -> dict:
-        counts = {TRIGGER: [0, 0, 0], ARGUMENT: [0, 0, 0]}  # tp, n_pred, n_gold
-        for rec, parsed in pairs:
-            gold = event_units(rec["event_list"])
-            pred = event_units(parsed.pred)
-            for unit, g, p in ((TRIGGER, gold[0], pred[0]), (ARGUMENT, gold[1], pred[1])):
-                c = counts[unit]
-                c[0] += len(g & p)
-                c[1] += len(p) + parsed.bad.get(unit, 0)
-                c[2] += len(g)
-        return {unit: {**prf(*c), "correct": c[0], "pred": c[1], "gold": c[2]} for unit, c in counts.items()}
+        gold = [event_units(rec["event_list"]) for rec, _ in pairs]
+        pred = [event_units(parsed.pred) for _, parsed in pairs]
+        return {unit: micro_prf([g[k] for g in gold], [p[k] for p in pred],
+                                extra_wrong=sum(parsed.bad.get(unit, 0) for _, parsed in pairs))
+                for k, unit in enumerate((TRIGGER, ARGUMENT))}
 
 
 register_task(EE())

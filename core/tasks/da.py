@@ -15,11 +15,14 @@ be used as data/re_<lang>.json or data/da_<lang>.json.
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from typing import Any
 
-from .answers import UNPARSABLE, Parsed, dumps, load_json, pick, unwrap
-from .base import Task, in_text, register_task
+from core.errors import UserError
+from core.parsing.answers import dumps, load_json, pick, unwrap
+from core.records import FAILED, UNPARSABLE, Parsed
+from core.tasks.base import Task, in_text, register_task
 
 FIELDS = ("text", "head_type", "head_entity", "tail_type", "tail_entity", "relation")
 
@@ -58,7 +61,7 @@ def select(answers: dict[str, Parsed], demos: list[dict], types: set[str] | None
     for relation, parsed in answers.items():
         dropped: Counter = Counter()
         generated = n_kept = 0
-        if parsed.status in (UNPARSABLE, "error"):
+        if parsed.status in (UNPARSABLE, FAILED):
             dropped["unreadable answer" if parsed.status == UNPARSABLE else "request failed"] += 1
         for item in parsed.pred:
             generated += 1
@@ -102,3 +105,44 @@ class DA(Task):
 
 
 register_task(DA())
+
+
+def augment_plan(task: Task, demos: list[dict], *, relations: list[str] | None, labels: list[str] | None,
+                 number: int | None, k: int | None, domain: str | None, language: str
+                 ) -> tuple[list[str], set[str], int, list[tuple[str, str]]]:
+    """(relations, allowed entity types, number, [(relation, prompt)]): one request per relation, k of its demos."""
+    from core.prompts import build_prompt
+
+    relations = [r.strip() for r in (relations or dict.fromkeys(d["relation"] for d in demos)) if r.strip()]
+    if not relations:
+        raise UserError("task=da: no relation to augment: give text_input=RELATION or demos in the data file")
+    types = set(labels or []) or {d[f"{s}_type"] for d in demos for s in ("head", "tail") if d.get(f"{s}_type")}
+    number = number or 5
+    items = []
+    for relation in relations:
+        own = [d for d in demos if d["relation"] == relation]
+        if not own:
+            print(f"warning: no demo of relation {relation!r} in the data file; asking without examples",
+                  file=sys.stderr)
+        shown = [task.demo_vars(d) for d in (own if k is None else own[:k])]
+        extra = {"relation": relation, "number": number}
+        prompt = build_prompt("da", language, extra, shown, domain=domain, labels=labels or sorted(types) or None,
+                              extra=extra)
+        items.append((relation, prompt))
+    return relations, types, number, items
+
+
+def augment_report(task: Task, demos: list[dict], plan: tuple, answers: dict, language: str) -> tuple[list, dict]:
+    """(kept samples, metrics) from the answers to `augment_plan`'s requests."""
+    from core.pipeline import read_answer
+
+    relations, types, number, _ = plan
+    parsed = {relation: read_answer(task, {}, answers[relation][0], None) for relation in relations}
+    kept, report = select(parsed, demos, types or None, number)
+    dropped: Counter = Counter()
+    for rel in report.values():
+        dropped.update(rel["dropped"])
+    metrics = {"task": "da", "language": language, "asked": number * len(relations),
+               "generated": sum(r["generated"] for r in report.values()), "kept": len(kept),
+               "dropped": dict(dropped), "relations": report}
+    return kept, metrics

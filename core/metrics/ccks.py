@@ -1,6 +1,6 @@
-"""Scoring: precision/recall/F1 helpers and the CCKS2023 instruction-KGC score (triple F1 and Rouge-2).
+"""The CCKS2023 instruction-KGC score (triple F1 and Rouge-2): used only where CCKS2023 records are scored.
 
-    python -c "from core.metrics import prf; print(prf(1, 2, 4))"
+    python -c "from core.metrics.ccks import rouge2; print(rouge2('(弗雷泽,获奖,铜牌)', '(弗雷泽,获奖,铜牌),(弗雷泽,国家,澳大利亚)'))"
 
 CCKS2023, as DeepKE scores it:
 - triple F1: micro over all triples of all records; `set` mode drops duplicates within each record's gold and within
@@ -17,47 +17,17 @@ from __future__ import annotations
 import logging
 import string
 import unicodedata
-from collections import Counter
-from collections.abc import Collection, Hashable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 from core.io import DataError
-from core.parsing import format_triples, parse_triples, relations_from_instruction
+from core.metrics import MATCHES, micro_prf
+from core.parsing.ccks import format_triples, parse_triples, relations_from_instruction
 from core.records import Triple
 
 LANGS = ("zh", "en")
-MATCHES = ("set", "normal")
 _ARTICLES = {"a", "an", "the"}
-
-
-def prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
-    """Precision, recall and F1 from counts; any division by zero gives 0."""
-    precision = tp / n_pred if n_pred else 0.0
-    recall = tp / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1}
-
-
-def micro_prf(
-    gold_sets: Sequence[Collection[Hashable]], pred_sets: Sequence[Collection[Hashable]], match: str = "set"
-) -> dict[str, float | int]:
-    """Micro P/R/F1 over records: `gold_sets[i]` and `pred_sets[i]` are the items of record i.
-
-    `set` drops duplicates within each record; `normal` counts them (multiset intersection).
-    Returns precision, recall, f1 and the counts gold, pred, correct.
-    """
-    if match not in MATCHES:
-        raise ValueError(f"match must be one of {', '.join(MATCHES)}, got {match!r}")
-    if len(gold_sets) != len(pred_sets):
-        raise ValueError(f"{len(gold_sets)} gold records but {len(pred_sets)} predictions")
-    tp = n_gold = n_pred = 0
-    for gold, pred in zip(gold_sets, pred_sets, strict=True):
-        g, p = (Counter(set(x)) if match == "set" else Counter(x) for x in (gold, pred))
-        tp += sum((g & p).values())
-        n_gold += sum(g.values())
-        n_pred += sum(p.values())
-    return {**prf(tp, n_pred, n_gold), "gold": n_gold, "pred": n_pred, "correct": tp}
 
 
 def triple_keys(triples: Sequence[Triple | Sequence[str]]) -> list[tuple[str, str, str]]:

@@ -1,9 +1,15 @@
-"""Prompt files (LLMICL/prompts/<task>_<language>.txt) and how a prompt is put together from them.
+"""Task prompts as data: one file format for every task, versioned names, one loader.
 
-    python -c "import sys; sys.path.insert(0, 'LLMICL'); from icl.prompt import load_sections; print(sorted(load_sections('ner', 'en')))"
+    python -c "from core.prompts import load_sections, prompt_names; print(prompt_names()[:3], sorted(load_sections('ner.en')))"
 
-A file is a few sections, each starting with a line `## name`; text before the first one is a comment.
-Placeholders are `$name` (string.Template), so JSON braces need no escaping. Sections:
+A task prompt is what a task asks (instruction, answer format, demos, the record). It is not the model-side
+wrapper (alpaca, chatglm, a tokenizer's chat template): that is `core.templates`, applied later by the backend.
+
+Files: core/prompts/<task>.<language>.v<N>.txt (e.g. `rte.en.v1`); a name without its version means the highest
+version there is. A file is a few sections, each starting with a line `## name`; text before the first one is a
+comment. Placeholders are `$name` (string.Template), so JSON and code braces need no escaping. `## stop` lists the
+stop sequences of the prompt, one per line (`\n` is a newline): the text a model writes when it starts inventing the
+next demo. Sections the LLMICL-style tasks use (other tasks put their prompts together from their own sections):
   instruction      the task's own instruction ($domain_clause and $labels_clause are filled in)
   domain_clause    added to the instruction when `domain` is set ($domain)
   labels_clause    added to the instruction when `labels` is set ($labels, comma-separated)
@@ -17,17 +23,44 @@ Placeholders are `$name` (string.Template), so JSON braces need no escaping. Sec
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from string import Template
 from typing import Any
 
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+from core.errors import UserError
+
+PROMPTS = Path(__file__).resolve().parent
 REQUIRED = ("instruction", "domain_clause", "labels_clause", "format", "examples", "demo", "query")
+_NAME = re.compile(r"^(?P<base>[\w-]+\.[\w-]+)\.v(?P<version>\d+)$")
+
+
+def prompt_names() -> list[str]:
+    """Every prompt file's full name (`ner.en.v1`, ...), sorted."""
+    return sorted(p.name[: -len(".txt")] for p in PROMPTS.glob("*.v*.txt") if _NAME.match(p.name[: -len(".txt")]))
+
+
+def resolve_name(name: str) -> str:
+    """`ner.en` -> its highest version (`ner.en.v1`); a full name is checked to exist."""
+    names = prompt_names()
+    if name in names:
+        return name
+    versions = [(int(m["version"]), n) for n in names if (m := _NAME.match(n)) and m["base"] == name]
+    if not versions:
+        raise UserError(f"no task prompt named {name!r}; there are: {', '.join(names)}")
+    return max(versions)[1]
+
+
+def stop_sequences(name: str) -> list[str]:
+    """The prompt's declared stop sequences (section `stop`), [] when it declares none."""
+    return [line.replace("\\n", "\n") for line in load_sections(name, required=()).get("stop", "").splitlines()
+            if line.strip()]
 
 
 @functools.cache
-def load_sections(task: str, language: str) -> dict[str, str]:
-    path = PROMPTS / f"{task}_{language}.txt"
+def load_sections(name: str, required: tuple[str, ...] = REQUIRED) -> dict[str, str]:
+    """The sections of a prompt file (`name` as for resolve_name); `required` sections must be there."""
+    path = PROMPTS / f"{resolve_name(name)}.txt"
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -39,7 +72,7 @@ def load_sections(task: str, language: str) -> dict[str, str]:
         elif current is not None:
             current.append(line)
     out = {name: "\n".join(lines).strip("\n") for name, lines in sections.items()}
-    missing = [name for name in REQUIRED if name not in out]
+    missing = [section for section in required if section not in out]
     if missing:
         raise ValueError(f"{path.name}: missing sections {missing}")
     return out
@@ -62,7 +95,7 @@ def build_prompt(
     style: str = "json",
 ) -> str:
     """Instruction (ours or the user's), answer format, optional demos, then the query left open for the answer."""
-    s = load_sections(task, language)
+    s = load_sections(f"{task}.{language}")
     common = dict(extra or {})
     common["domain"] = domain or ""
     common["labels"] = ", ".join(labels or [])

@@ -1,6 +1,6 @@
 r"""NER: typed entity mentions, scored entity-level (type and words exact), micro P/R/F1.
 
-    python -c "import sys; sys.path.insert(0, 'LLMICL'); from icl import get_task; print(get_task('ner').parse('[{\"E\": \"PER\", \"W\": \"Ann\"}]', {'text': 'Ann left.'}, ['PER']))"
+    python -c "import sys; from core.tasks import get_task; print(get_task('ner').parse('[{\"E\": \"PER\", \"W\": \"Ann\"}]', {'text': 'Ann left.'}, ['PER']))"
 
 Record (few-shot file data/ner_<lang>.json is the seed's `{"samples": [...]}`; an input file may be JSONL):
     {"id": "1", "text": "Japan beat Syria.", "data": [{"E": "Country", "W": "Japan"}, {"E": "Country", "W": "Syria"}]}
@@ -10,10 +10,10 @@ in an input file. Prediction: `pred` in the same shape, an entity that breaks a 
 
 from __future__ import annotations
 
-from core.metrics import prf
-
-from .answers import UNPARSABLE, Parsed, dumps, load_json, pick, short, unwrap
-from .base import Task, dict_list, in_text, register_task
+from core.metrics import micro_prf
+from core.parsing.answers import dumps, load_json, pick, short, unwrap
+from core.records import UNPARSABLE, Parsed
+from core.tasks.base import Task, dict_list, in_text, register_task
 
 UNIT = "entity"
 
@@ -74,14 +74,9 @@ class NER(Task):
         return rec.get("data") is not None
 
     def score(self, pairs: list[tuple[dict, Parsed]], labels: list[str] | None = None, language: str = "en") -> dict:
-        tp = n_pred = n_gold = 0
-        for rec, parsed in pairs:
-            gold = {entity_key(e) for e in rec["data"]}
-            pred = {entity_key(e) for e in parsed.pred}
-            tp += len(gold & pred)
-            n_gold += len(gold)
-            n_pred += len(pred) + parsed.bad.get(UNIT, 0)
-        return {UNIT: {**prf(tp, n_pred, n_gold), "correct": tp, "pred": n_pred, "gold": n_gold}}
+        return {UNIT: micro_prf([[entity_key(e) for e in rec["data"]] for rec, _ in pairs],
+                                [[entity_key(e) for e in parsed.pred] for _, parsed in pairs],
+                                extra_wrong=sum(parsed.bad.get(UNIT, 0) for _, parsed in pairs))}
 
 
 register_task(NER())

@@ -1,0 +1,8 @@
+"""Tolerant readers of model answers; none of them ever evaluates model text.
+
+- `core.parsing.answers`: JSON answers (clean, fenced, cut out of prose, or repaired with json-repair) and the small
+  helpers every task parser uses;
+- `core.parsing.ccks`: the CCKS2023 `(head,relation,tail)` text format (CCKS-only).
+
+Every task parser returns the one parse envelope, `core.records.Parsed`.
+"""

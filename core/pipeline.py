@@ -1,0 +1,188 @@
+"""The one runner of every task: records -> prompts.jsonl -> raw.jsonl -> parsed.jsonl -> metrics.json.
+
+    python -c "from core.pipeline import RunFiles; print(RunFiles.beside('out/pred.jsonl'))"
+
+    files = RunFiles.beside("out/pred.jsonl")       # out/pred.prompts.jsonl, .raw.jsonl, pred.jsonl, .metrics.json
+    result = run(get_task("ner"), records, items, backend, files, labels=["PER"], language="en")
+    parse_only(task, records, files, ...)           # raw.jsonl -> parsed.jsonl + metrics.json, no model
+    score_only(task, records, files, ...)           # parsed.jsonl -> metrics.json, no model
+
+One naming rule: for the parsed file `X.jsonl` the run writes `X.prompts.jsonl` (what was asked), `X.raw.jsonl`
+(every answer verbatim, appended as it arrives; core.llm.run_prompts, whose resume rule is the only one: an id already
+answered for the same prompt is not asked again, a changed prompt is asked again and counted), `X.jsonl` (one line
+per record: the record, the task's prediction fields, and the parse envelope's status / issues / raw) and
+`X.metrics.json` (where there is gold). Generation never parses; parsing never calls a model; scoring reads only
+parsed lines. Parse-only and score-only re-runs write byte-identical files from the files before them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.io import DataError, iter_records, record_ids, strip_private, write_json, write_jsonl
+from core.records import FAILED, Parsed
+from core.tasks.base import Task
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    parsed: Path
+    prompts: Path
+    raw: Path
+    metrics: Path
+
+    @classmethod
+    def beside(cls, parsed: str | Path, metrics: str | Path | None = None) -> RunFiles:
+        parsed = Path(parsed)
+        stem = parsed.with_suffix("") if parsed.suffix in (".jsonl", ".json") else parsed
+        return cls(parsed, Path(f"{stem}.prompts.jsonl"), Path(f"{stem}.raw.jsonl"),
+                   Path(metrics) if metrics else Path(f"{stem}.metrics.json"))
+
+
+@dataclass
+class Result:
+    rows: list[dict]
+    pairs: list[tuple[dict, Parsed]]
+    metrics: dict
+
+
+def check_ids(records: list[dict], path: str | Path = "records") -> None:
+    """Every record has a unique string or integer id (from `id`, else its position)."""
+    seen: set = set()
+    for rec, rec_id in zip(records, record_ids(records), strict=True):
+        if isinstance(rec_id, bool) or not isinstance(rec_id, (str, int)):
+            raise DataError(path, rec.get("__line__"), "expected a string or an integer", field="id")
+        if rec_id in seen:
+            raise DataError(path, rec.get("__line__"), f"duplicate id {rec_id!r}", field="id")
+        seen.add(rec_id)
+
+
+def ask(backend: Any, items: Sequence[tuple[Any, Any]], files: RunFiles | Path, *, desc: str, **gen: Any) -> dict:
+    """Write the prompts file, then send every (id, prompt) through core.llm.run_prompts; {id: [Completion]}."""
+    from core.llm import run_prompts
+
+    raw = files.raw if isinstance(files, RunFiles) else Path(files)
+    if isinstance(files, RunFiles):
+        write_jsonl(files.prompts, [{"id": i, "prompt": p} for i, p in items])
+    return run_prompts(backend, list(items), raw_file=raw, desc=desc, **gen)
+
+
+def read_answer(task: Task, rec: dict, completion: Any, allowed: list[str] | None) -> Parsed:
+    """The envelope of one answer; a failed request is one wrong prediction of every unit, never a skipped record."""
+    if completion.error is None:
+        parsed = task.parse(completion.text, rec, allowed)
+    else:
+        parsed = task.parse("", rec, allowed)
+        parsed.status = FAILED
+        parsed.issues = [f"request failed: {completion.error}"]
+        parsed.bad = dict.fromkeys(task.units, 1)
+    parsed.raw = completion.text
+    return parsed
+
+
+def row_of(task: Task, rec: dict, parsed: Parsed) -> dict:
+    """A parsed.jsonl line: the record, the task's prediction fields, then the envelope's status / issues / raw."""
+    row = {**strip_private(rec), **task.output_fields(rec, parsed), "status": parsed.status, "issues": parsed.issues,
+           "raw": parsed.raw}
+    if parsed.bad:
+        row["bad"] = parsed.bad
+    if parsed.decoding:
+        row["decoding"] = parsed.decoding
+    return row
+
+
+def parse_answers(task: Task, records: list[dict], answers: dict, allowed: list[str] | None) -> Result:
+    pairs = [(rec, read_answer(task, rec, answers[rec["id"]][0], allowed)) for rec in records]
+    return Result([row_of(task, rec, parsed) for rec, parsed in pairs], pairs, {})
+
+
+def score(task: Task, result: Result, *, labels: list[str] | None, language: str) -> dict:
+    """Metrics of the records with gold ({} when none has any); the status counts of every record."""
+    gold = [(rec, parsed) for rec, parsed in result.pairs if task.has_gold(rec)]
+    if not gold:
+        return {}
+    return {"task": task.name, "language": language, "records": len(result.pairs), "scored": len(gold),
+            "status": dict(Counter(p.status for _, p in result.pairs)),
+            **task.score(gold, labels, language)}
+
+
+def _write(result: Result, files: RunFiles | None, quiet: bool = False) -> None:
+    if files is None:
+        return
+    write_jsonl(files.parsed, result.rows)
+    if not quiet:
+        print(f"{len(result.rows)} predictions -> {files.parsed}", file=sys.stderr)
+    if result.metrics:
+        write_json(files.metrics, result.metrics)
+
+
+def run(task: Task, records: list[dict], items: Sequence[tuple[Any, Any]], backend: Any, files: RunFiles | None,
+        *, labels: list[str] | None = None, allowed: list[str] | None = None, language: str = "en",
+        desc: str | None = None, scratch: Path | None = None, **gen: Any) -> Result:
+    """Ask, parse, score, write. `labels`: what the prompt named (scoring); `allowed`: the labels a parser accepts
+    (default `labels`). `gen`: generation parameters for run_prompts (max_tokens, temperature, stop, ...)."""
+    where = files if files is not None else (scratch or Path(".")) / "raw.jsonl"
+    answers = ask(backend, items, where, desc=desc or task.name, **gen)
+    result = parse_answers(task, records, answers, allowed if allowed is not None else labels)
+    result.metrics = score(task, result, labels=labels, language=language)
+    _write(result, files)
+    return result
+
+
+def _raw_answers(files: RunFiles) -> dict:
+    from core.llm import Completion
+
+    answers = {}
+    for line, rec in iter_records(files.raw):
+        if not isinstance(rec, dict) or "id" not in rec:
+            raise DataError(files.raw, line, "missing", field="id")
+        done = [Completion.from_dict(c) for c in rec.get("completions") or []]
+        answers[rec["id"]] = done or [Completion.failed(rec.get("error") or "no answer")]
+    return answers
+
+
+def parse_only(task: Task, records: list[dict], files: RunFiles, *, labels: list[str] | None = None,
+               allowed: list[str] | None = None, language: str = "en") -> Result:
+    """parsed.jsonl and metrics.json again from raw.jsonl: no model. Every record must have its answer there."""
+    answers = _raw_answers(files)
+    missing = [rec["id"] for rec in records if rec["id"] not in answers]
+    if missing:
+        raise DataError(files.raw, None, f"{len(missing)} ids have no answer (first: {missing[0]!r}); run the model")
+    result = parse_answers(task, records, answers, allowed if allowed is not None else labels)
+    result.metrics = score(task, result, labels=labels, language=language)
+    _write(result, files)
+    return result
+
+
+def score_only(task: Task, records: list[dict], files: RunFiles, *, labels: list[str] | None = None,
+               language: str = "en") -> Result:
+    """metrics.json again from parsed.jsonl (gold from the records): no model, no parsing."""
+    by_id = {}
+    for line, row in iter_records(files.parsed):
+        if not isinstance(row, dict) or "id" not in row:
+            raise DataError(files.parsed, line, "missing", field="id")
+        try:
+            by_id[row["id"]] = Parsed.from_dict(row, pred_key=task.pred_field)
+        except ValueError as exc:
+            raise DataError(files.parsed, line, str(exc).split(": ", 1)[-1], field="status") from None
+    missing = [rec["id"] for rec in records if rec["id"] not in by_id]
+    if missing:
+        raise DataError(files.parsed, None, f"{len(missing)} ids have no parsed line (first: {missing[0]!r})")
+    result = Result([], [(rec, by_id[rec["id"]]) for rec in records], {})
+    result.metrics = score(task, result, labels=labels, language=language)
+    if result.metrics:
+        write_json(files.metrics, result.metrics)
+    return result
+
+
+def report(metrics: dict, path: Path | None = None) -> None:
+    """Metrics to stdout (readable JSON); where they were written to stderr."""
+    print(json.dumps(metrics, ensure_ascii=False, indent=2))
+    if path is not None and metrics:
+        print(f"metrics -> {path}", file=sys.stderr)
