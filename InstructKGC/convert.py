@@ -52,6 +52,7 @@ def main(
     """
     from core.errors import flag_alias
     from core.io import read_records, write_jsonl
+    from core.records import INVALID, STATUSES, UNPARSABLE
 
     src = str(flag_alias("pred_path", pred_path, "input_file", input_file, required=True))
     dst = str(flag_alias("tgt_path", tgt_path, "output_file", output_file, required=True))
@@ -59,13 +60,13 @@ def main(
     converted = [convert_record(rec) for rec in records]
     write_jsonl(dst, converted)
     counts = Counter(rec["status"] for rec in converted)
-    summary = ", ".join(f"{status} {counts.get(status, 0)}" for status in ("ok", "repaired", "failed"))
+    summary = ", ".join(f"{status} {counts.get(status, 0)}" for status in STATUSES[:4])
     print(f"converted {len(converted)} records -> {dst}: {summary}")
     failed_ids = [rec.get("id", f"line {src_rec['__line__']}") for rec, src_rec in zip(converted, records, strict=True)
-                  if rec["status"] == "failed"]
+                  if rec["status"] in (INVALID, UNPARSABLE)]
     if failed_ids:
         more = f" (+{len(failed_ids) - 10} more)" if len(failed_ids) > 10 else ""
-        print(f"failed (see their `failed` field): {', '.join(map(str, failed_ids[:10]))}{more}")
+        print(f"unreadable fragments (see their `failed` field): {', '.join(map(str, failed_ids[:10]))}{more}")
 
 
 if __name__ == "__main__":

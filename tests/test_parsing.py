@@ -49,7 +49,7 @@ TABLE = [
         [R_UNCLOSED], [], id="truncated-missing-closing-bracket",
     ),
     pytest.param(
-        "(a,b,c)(d,e,", [("a", "b", "c")], "failed", [], ["(d,e,"], id="truncated-mid-triple-fails-that-triple",
+        "(a,b,c)(d,e,", [("a", "b", "c")], "invalid", [], ["(d,e,"], id="truncated-mid-triple-fails-that-triple",
     ),
     pytest.param(
         "  ( 弗雷泽 ,  获奖 , 铜牌 )\n\n (弗雷泽,国家,澳大利亚)  ",
@@ -74,9 +74,9 @@ TABLE = [
     pytest.param(
         "(a,b,c)\nNAN\nNAN\n(d,e,f)", [("a", "b", "c"), ("d", "e", "f")], "ok", [], [], id="one-per-line-with-NAN",
     ),
-    pytest.param("没有找到三元组", [], "failed", [], ["没有找到三元组"], id="text-without-triples"),
-    pytest.param("(a,b)", [], "failed", [], ["(a,b)"], id="two-elements"),
-    pytest.param("(a,,c)", [], "failed", [], ["(a,,c)"], id="empty-element"),
+    pytest.param("没有找到三元组", [], "unparsable", [], ["没有找到三元组"], id="text-without-triples"),
+    pytest.param("(a,b)", [], "unparsable", [], ["(a,b)"], id="two-elements"),
+    pytest.param("(a,,c)", [], "unparsable", [], ["(a,,c)"], id="empty-element"),
     pytest.param(
         "(头实体,关系,尾实体)(a,b,c)", [("a", "b", "c")], "repaired", [R_PLACEHOLDER], [], id="echoed-placeholder",
     ),
@@ -86,10 +86,10 @@ TABLE = [
         [R_UNCLOSED, R_NESTED], [], id="missing-bracket-mid-answer",
     ),
     pytest.param(
-        "(北京大学(PKU,位于,北京)", [], "failed", [], ["(北京大学(PKU,位于,北京)"], id="unreadable-brackets-fail",
+        "(北京大学(PKU,位于,北京)", [], "unparsable", [], ["(北京大学(PKU,位于,北京)"], id="unreadable-brackets-fail",
     ),
     pytest.param(
-        "(Smith, Jr.,born in,USA)", [], "failed", [], ["(Smith, Jr.,born in,USA)"],
+        "(Smith, Jr.,born in,USA)", [], "unparsable", [], ["(Smith, Jr.,born in,USA)"],
         id="comma-in-name-without-hints-fails",
     ),
 ]
@@ -121,20 +121,20 @@ def test_comma_in_name_with_two_readings_fails_instead_of_guessing():
     # with the input alone, (Smith | Jr.,born in | USA) and (Smith, Jr. | born in | USA) both fit
     result = parse_triples("(Smith, Jr.,born in,USA)", input_text="Smith, Jr. was born in USA.")
     assert result.triples == []
-    assert result.status == "failed"
+    assert result.status == "unparsable"
     assert result.failed == ["(Smith, Jr.,born in,USA)"]
 
 
 def test_comma_in_name_with_an_unlisted_relation_fails():
     result = parse_triples("(Smith, Jr.,lives in,USA)", relations=["born in"])
-    assert result.triples == [] and result.status == "failed"
+    assert result.triples == [] and result.status == "unparsable"
 
 
 def test_failed_triple_does_not_hide_the_others():
     result = parse_triples("(a,b,c)(Smith, Jr.,born in,USA)(d,e,f)")
     assert keys(result) == [("a", "b", "c"), ("d", "e", "f")]
     assert result.failed == ["(Smith, Jr.,born in,USA)"]
-    assert result.status == "failed"
+    assert result.status == "invalid"
 
 
 def test_dedupe_off_keeps_repeats_for_multiset_scoring():
@@ -198,3 +198,11 @@ def test_relations_from_instruction_picks_the_relation_set_not_the_entity_types(
 )
 def test_relations_from_instruction(instruction, relations):
     assert relations_from_instruction(instruction) == relations
+
+
+def test_ccks_result_is_the_one_parse_envelope():
+    from core.records import Parsed
+
+    result = parse_triples("(a,b,c)(Smith, Jr.,born in,USA)")
+    assert isinstance(result, Parsed) and result.pred == result.triples
+    assert result.bad == {"triple": 1} and any("could not read" in issue for issue in result.issues)

@@ -42,9 +42,9 @@ def test_convert_writes_triples_status_and_keeps_fields(tmp_path):
     out = tmp_path / "converted.json"
     proc = run("convert.py", "--pred_path", RAW, "--tgt_path", out)
     assert proc.returncode == 0, proc.stderr
-    assert "converted 5 records" in proc.stdout and "ok 1, repaired 3, failed 1" in proc.stdout
+    assert "converted 5 records" in proc.stdout and "ok 1, repaired 3, invalid 0, unparsable 1" in proc.stdout
     recs, raw = read_jsonl(out), read_jsonl(RAW)
-    assert [r["status"] for r in recs] == ["repaired", "repaired", "repaired", "failed", "ok"]
+    assert [r["status"] for r in recs] == ["repaired", "repaired", "repaired", "unparsable", "ok"]
     for rec, src in zip(recs, raw, strict=True):
         assert {k: rec[k] for k in src} == src  # every input field kept, answer untouched
         assert rec["raw"] == src["output"]

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from core.errors import UserError
+from core.cli import dataclass_flags
 from core.llm.config import LLMConfig
 
 CONF = Path(__file__).resolve().parent.parent / "conf" / "run.yaml"
@@ -22,7 +23,10 @@ LANGUAGE_ALIASES = {"en": "en", "cn": "cn", "ch": "cn", "zh": "cn"}
 
 
 _LLM_FIELDS = {f.name: f for f in dataclasses.fields(LLMConfig)}
-_LLM_HELP = LLMConfig.help()
+# keys LLMICL names itself (the 2023 keys and its run settings); LLMConfig's other fields are added below
+_OWN = {"task", "language", "engine", "api_key", "text_input", "zero_shot", "instruction", "data_path", "domain",
+        "labels", "head_entity", "head_type", "tail_entity", "tail_type", "backend", "base_url", "model", "chat",
+        "input_file", "output_file", "metrics_file", "k", "number", "max_tokens", "temperature"}
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ _KEYS = [
     Key("backend", str, "openai (any OpenAI-compatible server) | hf (local model + LoRA adapter)"),
     Key("base_url", str, "OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (empty: OPENAI_BASE_URL / OpenAI)"),
     Key("model", str, "model id (empty: engine; with base_url and neither: the server's first model)"),
-    Key("chat", bool, "True: chat endpoint; False: completions endpoint; empty: decided from the model id"),
+    Key("chat", bool, "True: chat endpoint; False: completions endpoint; empty: what the server says (core.llm's rule)"),
     Key("input_file", str, "JSONL/JSON of many records (gold fields optional) instead of text_input"),
     Key("output_file", str, "parsed predictions (JSONL; da: JSON array of new samples); raw answers go beside it"),
     Key("metrics_file", str, "metrics JSON (empty: <output_file stem>.metrics.json when there is gold or da)"),
@@ -60,11 +64,9 @@ _KEYS = [
     Key("number", int, "da: new samples asked for per relation"),
     Key("max_tokens", int, "longest answer, in tokens"),
     Key("temperature", float, "sampling temperature (empty: 0 for extraction, 1 for da)"),
-    # core.llm.LLMConfig's own settings: their help is LLMConfig.help(), the default LLMConfig's unless run.yaml sets one
-    *(Key(name, typ, _LLM_HELP[name]) for name, typ in (
-        ("concurrency", int), ("no_cache", bool), ("cache_dir", str), ("timeout", float), ("max_retries", int),
-        ("rpm", float), ("tpm", float), ("backoff", float), ("backoff_max", float), ("base_model", str),
-        ("lora_weights", str), ("bits", int), ("batch_size", int), ("prompt_template_name", str))),
+    # every other core.llm.LLMConfig setting, generated from its fields (a new field is a new key here)
+    *(Key(name, typ, help) for name, typ, _, help in dataclass_flags(LLMConfig)
+      if name not in _OWN),
 ]
 KEYS: dict[str, Key] = {}
 for _key in _KEYS:

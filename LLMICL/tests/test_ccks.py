@@ -53,7 +53,7 @@ def test_test_mode_adds_triples_read_from_the_answers(h, tmp_path):
     assert done.returncode == 0, done.stderr
     got = read_jsonl(out)
     assert got[0]["kg"] == [["甲", "位于", "乙"], ["丙", "属于", "丁"]] and got[0]["status"] == "repaired"
-    assert got[1]["kg"] == [] and got[1]["status"] == "failed"
+    assert got[1]["kg"] == [] and got[1]["status"] == "unparsable"
 
 
 @pytest.mark.parametrize("args, message", [

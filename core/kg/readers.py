@@ -7,8 +7,9 @@ Each JSONL record is matched against the shapes below, first match wins (`SHAPES
 - `tacred` (UnleashLLMRE `os.json`): `token` (list), `subj_start`/`subj_end`/`obj_start`/`obj_end` (inclusive token
   indices), `subj_type`, `obj_type`, the predicted relation in `pr` (the gold `relation` only when the record has
   no `pr` at all) -> one triple (subject, relation, object) unless the relation is null or a negative label
-  (`NEGATIVE_LABELS`): then the two entities become nodes without an edge. The sentence is the tokens joined by
-  spaces. Use `os.json`: `no.json` holds the answers that matched no label, in `pr`.
+  (`NEGATIVE_LABELS`): then the two entities become nodes without an edge. Names and sentence are the tokens
+  joined by spaces, PTB brackets converted as in the prompt (-LRB- -> `(`, core.records.ptb_text). Use `os.json`:
+  `no.json` holds the answers that matched no label, in `pr`.
 - `re_pair` (LLMICL RE): `head_entity`, `tail_entity`, optional `head_type`/`tail_type`, the relation in `pred`
   (`relation` only when there is no `pred`); null and negative labels as above.
 - `triples` (InstructKGC convert output, CodeKGC, LLMICL RTE, generic): triples in `triples`, else `pred.triples`,
@@ -31,10 +32,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.io import DataError
-from core.records import Triple
+from core.metrics import NEGATIVE_LABELS
+from core.records import FAILED, UNPARSABLE, Triple
 
-FAILED_STATUSES = frozenset({"failed", "unparsed", "unparsable", "error"})
-NEGATIVE_LABELS = frozenset({"NA", "na", "no_relation", "Other", "Others", "false", "unanswerable", "none", "None"})
+FAILED_STATUSES = frozenset({FAILED, UNPARSABLE, "unparsed", "error"})  # ours, and older files' spellings
 TEXT_FIELDS = ("text", "input", "sentence")
 HEAD_KEYS, RELATION_KEYS, TAIL_KEYS = ("head", "subject"), ("relation", "predicate"), ("tail", "object")
 
@@ -192,9 +193,11 @@ def _detect_triples(rec: dict) -> bool:
 def _read_triples(rec: dict, where: Where) -> Read:
     read = Read(text=_text(rec, where))
     if _is_raw_inference(rec):
-        from core.parsing.ccks import parse_triples
+        from core.parsing.ccks import parse_triples, relations_from_instruction
 
-        parsed = parse_triples(rec["output"], input_text=read.text)
+        instruction = rec.get("instruction") if isinstance(rec.get("instruction"), str) else None
+        parsed = parse_triples(rec["output"], input_text=read.text,
+                               relations=relations_from_instruction(instruction))
         read.status = parsed.status
         read.mentions = list(parsed.triples)
     else:
@@ -216,16 +219,6 @@ def _detect_tacred(rec: dict) -> bool:
     return "token" in rec and "subj_start" in rec
 
 
-def _span(rec: dict, tokens: list[str], start_key: str, end_key: str, where: Where) -> str:
-    start, end = rec.get(start_key), rec.get(end_key)
-    for key, value in ((start_key, start), (end_key, end)):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise where.error("expected an integer token index", key)
-    if not 0 <= start <= end < len(tokens):
-        raise where.error(f"token span {start}..{end} is outside the {len(tokens)} tokens", start_key)
-    return " ".join(tokens[start : end + 1])
-
-
 def _relation_pair(rec: dict, where: Where, head: str, tail: str, ht: str | None, tt: str | None, keys) -> Read:
     key = next((k for k in keys if k in rec), None)  # the prediction when the record has one (even null)
     if key is None:
@@ -240,14 +233,12 @@ def _relation_pair(rec: dict, where: Where, head: str, tail: str, ht: str | None
 
 
 def _read_tacred(rec: dict, where: Where) -> Read:
-    tokens = rec["token"]
-    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-        raise where.error("expected a list of strings", "token")
-    subj = _span(rec, tokens, "subj_start", "subj_end", where)
-    obj = _span(rec, tokens, "obj_start", "obj_end", where)
-    st, ot = _str(rec, "subj_type", where, False), _str(rec, "obj_type", where, False)
-    read = _relation_pair(rec, where, subj, obj, st, ot, ("pr", "relation"))
-    read.text = " ".join(tokens)
+    """Names and sentence as the prompt showed them: core.records.RESample (PTB brackets -LRB- -> `(`)."""
+    from core.records import RESample
+
+    sample = RESample.from_dict(rec, where.path, where.line)
+    read = _relation_pair(rec, where, sample.head, sample.tail, sample.subj_type, sample.obj_type, ("pr", "relation"))
+    read.text = sample.sentence
     return read
 
 

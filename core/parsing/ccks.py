@@ -14,9 +14,11 @@ the parser does about each stray form is named in `ParseResult.repairs`:
 - a missing closing bracket at the end (truncated generation), surrounding whitespace, quotes, duplicates, text
   before / between / after the triples, an echoed format placeholder `(头实体,关系,尾实体)`.
 
-Status of an answer: "failed" when some fragment could not be turned into a triple (listed in `failed`; the triples
-that could be read are still returned) or when non-empty text holds no triple at all; otherwise "repaired" when
-`repairs` is not empty; otherwise "ok". An empty answer (or `NAN`) is "ok" with no triples.
+The result is the project's one parse envelope (`core.records.Parsed`, pred = the triples) with the CCKS views
+`triples`, `repairs` and `failed`. Status (core.records' vocabulary): "unparsable" when non-empty text holds no
+triple at all; "invalid" when some fragment could not be turned into a triple (listed in `failed`, each one wrong
+prediction; the triples that could be read are still returned); otherwise "repaired" when `repairs` is not empty;
+otherwise "ok". An empty answer (or `NAN`) is "ok" with no triples.
 """
 
 from __future__ import annotations
@@ -24,10 +26,9 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from itertools import combinations
 
-from core.records import Triple
+from core.records import INVALID, OK, REPAIRED, UNPARSABLE, Parsed, Triple
 
 OPEN, CLOSE, COMMA = "(（", ")）", ",，"
 FULL_WIDTH = "（），"
@@ -50,14 +51,22 @@ R_COMMA = "comma inside a name resolved"
 R_PLACEHOLDER = "format placeholder dropped"
 
 
-@dataclass
-class ParseResult:
-    """Triples read from one answer, its status (ok | repaired | failed), what was repaired, what failed."""
+UNIT = "triple"
 
-    triples: list[Triple] = field(default_factory=list)
-    status: str = "ok"
-    repairs: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
+
+class ParseResult(Parsed):
+    """The parse envelope of one CCKS answer: `triples` (= pred), what was repaired, the fragments that failed."""
+
+    def __init__(self, triples: list[Triple] | None = None, status: str = OK, repairs: list[str] | None = None,
+                 failed: list[str] | None = None):
+        repairs, failed = list(repairs or []), list(failed or [])
+        issues = [*repairs, *(f"could not read {frag!r} as a triple" for frag in failed)]
+        super().__init__(list(triples or []), status, issues, {UNIT: len(failed)} if failed else {})
+        self.repairs, self.failed = repairs, failed
+
+    @property
+    def triples(self) -> list[Triple]:
+        return self.pred
 
     def to_dict(self) -> dict:
         return {
@@ -214,7 +223,7 @@ def parse_triples(
     notes = _Notes()
     groups, outside = _groups(text)
     if not groups:
-        return ParseResult(status="failed", failed=[text.strip()])
+        return ParseResult(status=UNPARSABLE, failed=[text.strip()])
     if not _SEPARATORS.fullmatch(outside[0]):
         notes[R_LEAD_IN] = None
     if any(not _SEPARATORS.fullmatch(piece) for piece in outside[1:-1]):
@@ -238,7 +247,7 @@ def parse_triples(
                 continue
             seen.add(triple.key())
             triples.append(triple)
-    status = "failed" if failed else "repaired" if notes else "ok"
+    status = (UNPARSABLE if not triples else INVALID) if failed else REPAIRED if notes else OK
     return ParseResult(triples, status, list(notes), failed)
 
 

@@ -21,11 +21,14 @@ from core.records import FAILED, REPAIRED, UNPARSABLE, Parsed
 from core.tasks.base import Task, register_task
 
 UNIT = "relation"
+_LABEL_SHAPE = re.compile(r"^[\w:/.-]+$")
 _LEAD = re.compile(r"^\s*(answer|relation|output|答案|关系|输出)\s*[:：]\s*", re.IGNORECASE)
 
 
 def _plain_label(text: str, labels: list[str] | None) -> str | None:
-    """A label from a plain-text answer: the first line, or the one allowed label the answer names."""
+    """A label from a plain-text answer: the first line, or the one allowed label the answer names. With allowed
+    labels, a first line shaped like a label (one word such as `per:title`) that is not one of them is still returned,
+    so that the parser flags it as not allowed rather than calling the answer unreadable."""
     lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
     if not lines:
         return None
@@ -36,7 +39,9 @@ def _plain_label(text: str, labels: list[str] | None) -> str | None:
     if first.lower() in by_case:
         return by_case[first.lower()]
     named = [name for name in labels if re.search(rf"(?<![\w:]){re.escape(name)}(?![\w:])", text, re.IGNORECASE)]
-    return named[0] if len(named) == 1 else None
+    if len(named) == 1:
+        return named[0]
+    return first if _LABEL_SHAPE.match(first) else None
 
 
 class RE(Task):

@@ -17,7 +17,7 @@ from core.metrics import micro_prf
 from core.metrics.ccks import ccks_scores, triple_keys
 from core.parsing.answers import dumps, load_json, pick, short, unwrap
 from core.parsing.ccks import format_triples, parse_triples, relations_from_instruction
-from core.records import REPAIRED, UNPARSABLE, Parsed
+from core.records import INVALID, REPAIRED, UNPARSABLE, Parsed
 from core.tasks.base import Task, in_text, register_task
 
 UNIT = "triple"
@@ -81,7 +81,7 @@ class RTE(Task):
         source = self.text_of(rec) or ""
         relations = labels or relations_from_instruction(rec.get("instruction")) or None
         from_parens = parse_triples(text, input_text=source, relations=relations)
-        if self.style(rec) == CCKS and (from_parens.status != "failed" or from_parens.triples):
+        if self.style(rec) == CCKS and (from_parens.status not in (INVALID, UNPARSABLE) or from_parens.triples):
             parsed = self._from_parens(from_parens)
         else:
             parsed = self._from_json(text)
