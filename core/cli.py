@@ -11,12 +11,10 @@ entry point is one `register(...)` line below.
 
 from __future__ import annotations
 
-import dataclasses
 import runpy
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,22 +62,6 @@ register("codekgc", "CodeKGC/codekgc.py", "CodeKGC: triple extraction with code-
 register("icl", "LLMICL/run.py", "LLMICL: in-context NER / RE / EE / RTE / data augmentation")
 register("re-icl", "UnleashLLMRE/gpt3ICL.py", "UnleashLLMRE: k-shot relation extraction (TACRED format)")
 register("re-da", "UnleashLLMRE/gpt3DA.py", "UnleashLLMRE: LLM data generation for relation extraction")
-
-
-_TYPES = {"bool": bool, "int": int, "float": float, "str": str}
-
-
-def dataclass_flags(cls: type) -> list[tuple[str, type, Any, str]]:
-    """(name, type, default, help) of every field of a settings dataclass: what a CLI generates its flags from, so a
-    new field is a new flag everywhere without editing any list. The type is the first of bool/int/float/str in the
-    field's annotation (`int | None` -> int)."""
-    out = []
-    for f in dataclasses.fields(cls):
-        names = [part.strip() for part in str(f.type).split("|")]
-        typ = next((_TYPES[n] for n in names if n in _TYPES), str)
-        default = f.default if f.default is not dataclasses.MISSING else None
-        out.append((f.name, typ, default, f.metadata.get("help", "")))
-    return out
 
 
 def usage() -> str:

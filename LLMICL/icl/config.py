@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from core.cli import dataclass_flags
 from core.errors import UserError
+from core.flags import dataclass_flags
 from core.llm.config import LLMConfig
 
 CONF = Path(__file__).resolve().parent.parent / "conf" / "run.yaml"
