@@ -38,6 +38,7 @@ class Flag:
     help: str = ""
     aliases: tuple[str, ...] = ()
     required: bool = False
+    bare: Any = None  # the value of the flag given without one (booleans: True; `str | bool` fields: True)
 
     def spellings(self) -> list[str]:
         return [f"--{self.name}", *self.aliases]
@@ -63,8 +64,10 @@ def flags_of(cls: type, exclude: Iterable[str] = (), **defaults: Any) -> list[Fl
             default = f.default_factory()
         else:
             default = None
-        out.append(Flag(f.name, _type_of(f.type), default, f.metadata.get("help", ""),
-                        tuple(f.metadata.get("aliases", ())), bool(f.metadata.get("required", False))))
+        typ = _type_of(f.type)
+        bare = True if typ is bool or "bool" in str(f.type) else None
+        out.append(Flag(f.name, typ, default, f.metadata.get("help", ""), tuple(f.metadata.get("aliases", ())),
+                        bool(f.metadata.get("required", False)), bare))
     return out
 
 
@@ -161,6 +164,10 @@ def parse(flags: Sequence[Flag], argv: Sequence[str], prog: str, key_value: bool
             if flag.type is bool and (following is None or following.lower() not in (
                     "true", "false", "yes", "no", "1", "0", "on", "off", "none")):
                 value = "true"
+            elif flag.bare is not None and (following is None or following.startswith("--")):
+                given[flag.name], seen_as[flag.name] = flag.bare, spelling
+                i += 1
+                continue
             elif following is None or (following.startswith("--") and not _is_number(following)):
                 raise UserError(f"{prog}: {spelling} needs a value")
             else:

@@ -165,7 +165,7 @@ BAD = {
     "bad bits": (lambda t: ["--bits", "3"], "error: --bits must be 4, 8, 16 or 32"),
     "bad learning rate": (lambda t: ["--learning_rate", "0"], "error: --learning_rate must be a number > 0"),
     "aliases disagree": (lambda t: ["--micro_batch_size", "4", "--micro_train_batch_size", "2"],
-                         "error: --micro_batch_size 4 and --micro_train_batch_size 2 disagree"),
+                         "error: finetune.py: --micro_batch_size 4 and --micro_train_batch_size 2 disagree"),
     "unknown target module": (lambda t: ["--lora_target_modules", "[query_key_value]", "--max_steps", "1"],
                               "error: --lora_target_modules: query_key_value not found in the model"),
 }
@@ -173,12 +173,13 @@ BAD = {
 
 @pytest.mark.parametrize("case", list(BAD))
 def test_bad_input_is_a_one_line_error_and_exit_2_before_training(case, finetune, tmp_path, capsys):
-    from core.errors import cli_main
+    from core.flags import run
 
     flags, message = BAD[case]
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as exit_info:
-        cli_main(finetune.main, argv=[*flags(tmp_path), "--output_dir", str(out), "--device", "cpu"])
+        run(finetune.main, finetune.flags(), [*flags(tmp_path), "--output_dir", str(out), "--device", "cpu"],
+            prog="finetune.py")
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_info.value.code == 2
     assert err[-1].startswith(message), err
@@ -187,11 +188,12 @@ def test_bad_input_is_a_one_line_error_and_exit_2_before_training(case, finetune
 
 
 def test_bits_4_without_bitsandbytes_is_a_one_line_error(finetune, tmp_path, capsys, monkeypatch):
-    from core.errors import cli_main
+    from core.flags import run
 
     monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # `import bitsandbytes` now raises ImportError
     with pytest.raises(SystemExit) as exit_info:
-        cli_main(finetune.main, argv=["--bits", "4", "--output_dir", str(tmp_path / "out"), "--device", "cpu"])
+        run(finetune.main, finetune.flags(), ["--bits", "4", "--output_dir", str(tmp_path / "out"), "--device", "cpu"],
+            prog="finetune.py")
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip() == "error: --bits 4 needs bitsandbytes (pip install bitsandbytes)"
     assert not (tmp_path / "out").exists()

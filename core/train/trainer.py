@@ -29,10 +29,12 @@ class TrainConfig:
     base_model: str | None = field(default=None, metadata={"help": "model folder or hub id; None = the toy LLaMA"})
     train_path: str = field(default="", metadata={"help": "training records (JSONL or JSON array)"})
     output_dir: str = field(default="lora", metadata={"help": "adapter + checkpoints go here"})
-    valid_path: str | None = field(default=None, metadata={"help": "valid records for eval loss (with output)"})
+    valid_path: str | None = field(default=None, metadata={"help": "valid records for eval loss (with output)",
+                                                           "aliases": ("--valid_file",)})
     val_set_size: int = field(default=0, metadata={"help": "without valid_path: hold out this many train records"})
     batch_size: int = field(default=128, metadata={"help": "records per optimizer step (all processes together)"})
-    micro_batch_size: int = field(default=4, metadata={"help": "records per forward pass per process"})
+    micro_batch_size: int = field(default=4, metadata={"help": "records per forward pass per process",
+                                                       "aliases": ("--micro_train_batch_size",)})
     num_epochs: float = field(default=3, metadata={"help": "passes over the training records"})
     max_steps: int = field(default=-1, metadata={"help": "stop after this many optimizer steps (-1 = epochs)"})
     learning_rate: float = field(default=3e-4, metadata={"help": "peak learning rate (linear decay)"})
@@ -227,6 +229,10 @@ def _training_args(cfg: TrainConfig, cuda: bool, has_eval: bool, resolved_dtype:
 
 def train(cfg: TrainConfig, callbacks: list | None = None) -> TrainResult:
     """Run one fine-tuning job (see the module docstring); returns what the summary prints."""
+    import warnings
+
+    # transformers' own deprecation notice about a peft attribute: nothing a user of this command can act on
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     from core.models import check_model_path, load_model_and_tokenizer, quantization_config, resolve_dtype
     from core.templates import get_template, template_names
     from core.toy import build
