@@ -8,21 +8,23 @@
 
 Settings come from CodeKGC/config.json (found next to this script; the seed's keys), and every key is also a flag.
 Paths in config.json are relative to its folder, paths given as flags to the current directory.
-Steps: build prompts (schema classes + ICL examples + text) -> run_prompts (answers streamed to `<output>.raw.jsonl`,
-resumed on rerun, cached) -> parse each answer with `ast` (never run) -> majority vote when --n > 1 -> write the
-output JSONL (atomically) -> score against `triple_list` -> print and write the metrics JSON.
+The run is core's `code` task (core/tasks/code.py: prompts, the `ast` parser, the vote, the scorer) on core.pipeline:
+prompts (schema classes + ICL examples + text) -> `<stem>.prompts.jsonl` -> answers streamed to `<stem>.raw.jsonl`
+(a rerun asks only the ids not yet answered for the same prompt) -> each answer parsed with `ast` (never run) ->
+majority vote when --n > 1 -> the output JSONL (atomically) -> scored against `triple_list` -> `<stem>.metrics.json`.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from core import pipeline
 from core.errors import UserError, cli_main
-from core.io import DataError, read_json, read_records, record_ids, write_json, write_jsonl
+from core.io import DataError, read_json, write_json, write_jsonl
 
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "config.json"
@@ -34,15 +36,8 @@ DEFAULTS: dict[str, Any] = {
 }
 # core.llm.LLMConfig fields taken as flags, with LLMConfig.help() as their --help text (backend, base_url, model,
 # chat and concurrency are documented in main's docstring: their meaning here has CodeKGC specifics).
-LLM_FLAGS = ("base_model", "lora_weights", "bits", "batch_size", "prompt_template_name", "no_cache", "cache_dir",
-             "timeout", "max_retries", "rpm", "tpm", "backoff", "backoff_max")
-
-
-def _sibling(name: str) -> Any:
-    """Import CodeKGC/<name>.py by path (cases may share module names, so the folder never goes on sys.path)."""
-    from core.modload import load_module
-
-    return load_module(HERE / f"{name}.py", f"_codekgc_{name}")
+LLM_FLAGS = ("base_model", "lora_weights", "bits", "dtype", "batch_size", "prompt_template_name", "force_template",
+             "no_cache", "cache_dir", "timeout", "max_retries", "rpm", "tpm", "backoff", "backoff_max")
 
 
 def load_settings(flags: dict[str, Any], config: str | None = None) -> dict[str, Any]:
@@ -63,56 +58,6 @@ def load_settings(flags: dict[str, Any], config: str | None = None) -> dict[str,
     return out
 
 
-def _gold(records: list[dict], path: str, cp: Any) -> None:
-    for rec in records:
-        if rec.get("triple_list") is not None:
-            rec["triple_list"] = [[t["head"], t["relation"], t["tail"]] for t in cp.triples_of(rec, path)]
-
-
-def _check_raw(raw_file: Path, prompts: dict[Any, Any]) -> None:
-    """Refuse to reuse answers that were made for other prompts (changed schema, examples or text)."""
-    if not raw_file.exists():
-        return
-    stale = 0
-    for line in raw_file.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict) and rec.get("id") in prompts and rec.get("prompt") != prompts[rec["id"]]:
-            stale += 1
-    if stale:
-        raise UserError(f"{raw_file}: {stale} saved answers were made for other prompts (schema, examples, text or "
-                        "--chat changed): delete that file or choose another --output_file")
-
-
-def _record(rec: dict, rec_id: Any, completions: list, n: int, threshold: float, schema: Any, cs: Any,
-            parse: Any) -> dict:
-    out: dict[str, Any] = {"id": rec_id, "text": rec["text"], "completions": [c.text for c in completions]}
-    errors = [c.error for c in completions if not c.ok]
-    if errors:
-        out.update(triples=[], status="error", error=errors[0])
-    else:
-        results = [parse(c.text, schema) for c in completions]
-        out["triples"] = cs.vote([r.triples for r in results], n, threshold)
-        statuses = [r.status for r in results]
-        out["status"] = statuses[0] if len(statuses) == 1 else _best(statuses)
-        if len(statuses) > 1:
-            out["sample_status"] = statuses
-        problems = [f"sample {k}: {p}" if len(results) > 1 else p
-                    for k, r in enumerate(results, start=1) for p in ([r.error] if r.error else []) + r.problems]
-        if problems:
-            out["problems"] = problems
-    if rec.get("triple_list") is not None:
-        out["triple_list"] = rec["triple_list"]
-    return out
-
-
-def _best(statuses: list[str]) -> str:
-    order = ("ok", "partial", "truncated", "empty", "unparsable")
-    return min(statuses, key=order.index)
-
-
 def main(
     schema_path: str | None = None, ICL_path: str | None = None, example_path: str | None = None,  # noqa: N803
     openai_key: str | None = None, engine: str | None = None, temperature: float | None = None,
@@ -124,7 +69,8 @@ def main(
     demos: str | None = None, chat: bool | None = None, no_cache: bool = False, cache_dir: str | None = None,
     timeout: float | None = None, max_retries: int | None = None, rpm: float | None = None,
     tpm: float | None = None, backoff: float | None = None, backoff_max: float | None = None,
-    batch_size: int | None = None, prompt_template_name: str | None = None, config: str | None = None,
+    batch_size: int | None = None, prompt_template_name: str | None = None, dtype: str | None = None,
+    force_template: bool | None = None, config: str | None = None,
 ) -> None:
     """Extract triples with code prompts, then parse, vote and score.
 
@@ -151,7 +97,7 @@ def main(
         schema: a JSON schema {"entity_types", "relation_types", "relations"?}: generates the Python classes.
         demos: labelled records {"text", "triple_list"} turned into code-style examples (replaces ICL_path).
         chat: true: chat endpoint (code after a short instruction), false: completion endpoint (raw code);
-            chat unless the model id looks like a completion model when not given.
+            not given: the backend decides (core.llm's rule: what the server or the model's template says).
         config: another config.json.
     """  # the LLMConfig flags' help is appended below, from LLMConfig.help()
     given = locals()
@@ -176,9 +122,7 @@ def _llm_help() -> str:
 main.__doc__ = main.__doc__.rstrip() + "\n" + _llm_help() + "    "
 
 
-def run(s: dict[str, Any], llm_flags: dict[str, Any]) -> dict:
-    """The whole pipeline for resolved settings; returns the metrics."""
-    cp, parse_mod, cs = _sibling("codeprompt"), _sibling("codeparse"), _sibling("codescore")
+def _numbers(s: dict[str, Any]) -> None:
     for key, typ in (("n", int), ("max_tokens", int), ("temperature", float), ("vote_threshold", float)):
         try:
             if isinstance(s[key], bool) or typ(s[key]) != float(s[key]):
@@ -186,53 +130,73 @@ def run(s: dict[str, Any], llm_flags: dict[str, Any]) -> dict:
             s[key] = typ(s[key])
         except (TypeError, ValueError):
             raise UserError(f"--{key} must be {'an integer' if typ is int else 'a number'}, got {s[key]!r}") from None
-    n, threshold = s["n"], s["vote_threshold"]
-    if n < 1 or s["max_tokens"] < 1 or not 0 < threshold <= 1:
-        raise UserError(f"--n and --max_tokens must be >= 1 and --vote_threshold in (0, 1], got {n}, "
-                        f"{s['max_tokens']} and {threshold}")
-    code_schema = cp.load_schema(s.get("schema") or s["schema_path"])
-    icl = cp.load_demos(s.get("demos") or s["ICL_path"], code_schema)
+    if s["n"] < 1 or s["max_tokens"] < 1 or not 0 < s["vote_threshold"] <= 1:
+        raise UserError(f"--n and --max_tokens must be >= 1 and --vote_threshold in (0, 1], got {s['n']}, "
+                        f"{s['max_tokens']} and {s['vote_threshold']}")
+
+
+def parse(task: Any, records: list[dict], answers: dict, n: int, threshold: float) -> pipeline.Result:
+    """Every answer of every record through the task's parser, the samples of a record voted into one envelope;
+    the output line is core.pipeline's (record, `triples`, status, issues, raw) plus the verbatim `completions`."""
+    from core.tasks.code import combine
+
+    result = pipeline.Result([], [], {})
+    for rec in records:
+        completions = answers[rec["id"]]
+        samples = [pipeline.read_answer(task, rec, c, None) for c in completions]
+        parsed = combine(samples, n, threshold)
+        row = {**pipeline.row_of(task, rec, parsed), "completions": [c.text for c in completions]}
+        if len(samples) > 1:
+            row["sample_status"] = [p.status for p in samples]
+        result.rows.append(row)
+        result.pairs.append((rec, parsed))
+    return result
+
+
+def score(task: Any, result: pipeline.Result) -> dict:
+    """core.pipeline.score; when no record has gold, the record and status counts alone."""
+    return pipeline.score(task, result, labels=None, language="en") or {
+        "task": task.name, "records": len(result.pairs), "scored": 0,
+        "status": dict(Counter(parsed.status for _, parsed in result.pairs))}
+
+
+def run(s: dict[str, Any], llm_flags: dict[str, Any]) -> dict:
+    """The whole pipeline for resolved settings; returns the metrics."""
+    from core.llm import LLMConfig, create_backend
+    from core.tasks.code import CodeTask, summary_lines
+    from core.tasks.code_schema import load_schema
+
+    _numbers(s)
+    task = CodeTask(load_schema(s.get("schema") or s["schema_path"]))
+    icl = task.demos_code(s.get("demos") or s["ICL_path"])
     untyped = len(re.findall(r"\bEntity\(", icl))
-    if untyped and code_schema.entity_classes:
+    if untyped and task.schema.entity_classes:
         print(f"warning: {untyped} entities in the examples have no type and are written as Entity(...): give typed "
               "triples or a --schema JSON with relation signatures", file=sys.stderr)
     in_path = s.get("input_file") or s["example_path"]
-    records = read_records(in_path, required={"text": str}, optional={"triple_list": list}, allow_single=True)
-    _gold(records, in_path, cp)
-    ids = record_ids(records)
-    if len(set(map(str, ids))) != len(ids):
-        raise DataError(in_path, None, "ids are not unique", field="id")
-    out_path = Path(s["output_file"])
-    raw_file = out_path.with_name(out_path.stem + ".raw.jsonl")
-    metrics_path = Path(s.get("metrics_file") or out_path.with_name(out_path.stem + ".metrics.json"))
-
-    from core.llm import LLMConfig, create_backend, run_prompts
-
+    records = task.read(in_path)
+    pipeline.check_ids(records, in_path)
+    files = pipeline.RunFiles.beside(s["output_file"], s.get("metrics_file"))
     if s.get("openai_key"):
         print("warning: openai_key is deprecated; set OPENAI_API_KEY instead", file=sys.stderr)
     cfg = LLMConfig.from_flags(**llm_flags, concurrency=s["concurrency"], api_key=s.get("openai_key") or None)
     with create_backend(cfg) as llm:
-        use_chat = cfg.chat if cfg.chat is not None else bool(getattr(llm, "chat", False))
-        prompts = {}
-        for rec, rec_id in zip(records, ids, strict=True):
-            code = cp.build_prompt(code_schema.code, icl, rec["text"])
-            prompts[rec_id] = cp.chat_messages(code) if use_chat else code
-        _check_raw(raw_file, prompts)
-        answers = run_prompts(llm, list(prompts.items()), raw_file=raw_file, max_tokens=s["max_tokens"],
-                              temperature=s["temperature"], n=n, stop=cp.CHAT_STOP if use_chat else cp.STOP,
-                              desc="codekgc")
+        chat = getattr(llm, "endpoint", None) == "chat"
+        prompts = [(rec["id"], task.prompt(task.schema.code, icl, rec["text"])) for rec in records]
+        items = [(i, task.chat_messages(p) if chat else p) for i, p in prompts]
+        answers = pipeline.ask(llm, items, files, desc="codekgc", max_tokens=s["max_tokens"],
+                               temperature=s["temperature"], n=s["n"], stop=task.stop(chat))
         model_id = llm.model
-    out = [_record(rec, rec_id, answers[rec_id], n, threshold, code_schema, cs, parse_mod.parse_completion)
-           for rec, rec_id in zip(records, ids, strict=True)]
-    write_jsonl(out_path, out)
-    metrics = cs.score(out)
-    metrics["run"] = {"backend": cfg.backend, "model": model_id, "chat": use_chat, "n": n,
+    result = parse(task, records, answers, s["n"], s["vote_threshold"])
+    write_jsonl(files.parsed, result.rows)
+    metrics = score(task, result)
+    metrics["run"] = {"backend": cfg.backend, "model": model_id, "chat": chat, "n": s["n"],
                       "temperature": s["temperature"], "max_tokens": s["max_tokens"],
-                      "vote_threshold": threshold, "input_file": str(in_path), "output_file": str(out_path),
-                      "raw_file": str(raw_file)}
-    write_json(metrics_path, metrics)
-    print("\n".join(cs.summary_lines(metrics)))
-    print(f"wrote {out_path} and {metrics_path}")
+                      "vote_threshold": s["vote_threshold"], "input_file": str(in_path),
+                      "output_file": str(files.parsed), "prompts_file": str(files.prompts), "raw_file": str(files.raw)}
+    write_json(files.metrics, metrics)
+    print("\n".join(summary_lines(metrics)))
+    print(f"wrote {files.parsed} and {files.metrics}")
     return metrics
 
 

@@ -79,9 +79,7 @@ def dataclass_flags(cls: type) -> list[tuple[str, type, Any, str]]:
 def coerce(flag: Flag, value: Any, shown: str | None = None) -> Any:
     """A command-line or config-file value as the flag's type; one-line UserError naming the flag otherwise."""
     shown = shown or f"--{flag.name}"
-    if value is None or (isinstance(value, str) and value.strip().lower() in NONE_STRINGS and flag.type is not str):
-        return None
-    if isinstance(value, str) and flag.type is str and value.strip().lower() in ("none", "null"):
+    if value is None or (isinstance(value, str) and value.strip().lower() in NONE_STRINGS):
         return None
     expected = {bool: "true or false", int: "an integer", float: "a number", list: "a list", str: "a string"}
     bad = UserError(f"{shown} {value!r}: expected {expected[flag.type]}")
@@ -113,6 +111,8 @@ def coerce(flag: Flag, value: Any, shown: str | None = None) -> Any:
                     return [str(x) for x in parsed]
             except ValueError:
                 text = text[1:-1] if text.endswith("]") else text[1:]
+        for separator in ("，", "、"):  # Chinese list separators
+            text = text.replace(separator, ",")
         return [part.strip().strip("'\"") for part in text.split(",") if part.strip()]
     if not isinstance(value, str):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -149,14 +149,14 @@ def parse(flags: Sequence[Flag], argv: Sequence[str], prog: str, key_value: bool
         word = argv[i]
         if key_value and "=" in word and not word.startswith("-"):
             name, value = word.split("=", 1)
-            spelling = f"--{name.strip()}"
+            spelling = f"--{name.strip().lstrip('+')}"  # Hydra's `+key=value` too
         elif word.startswith("-") and len(word) > 1 and not _is_number(word):
             spelling, eq, value = word.partition("=")
             if not eq:
                 value = None
         else:
             raise UserError(f"{prog}: unexpected argument {word!r}; settings are given as --name value")
-        flag = table.get(spelling)
+        flag = table.get(spelling) or table.get(spelling[:2] + spelling[2:].replace("-", "_"))
         if flag is None:
             raise _unknown(spelling, table, prog)
         if value is None:

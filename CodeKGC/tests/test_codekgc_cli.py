@@ -40,7 +40,7 @@ ANSWERS = {
     # hostile: unparsable, pred 0, and the file must never appear
     "Rome lies in Italy .": f"extract = Extract([Triple(location('Rome'), Rel('Located in'), location('Italy'))])\n"
                             f"__import__('os').system('touch {PWNED}')",
-    # out of schema: kept, flagged, a wrong prediction: pred 1
+    # out of schema: kept, flagged (status invalid), a wrong prediction: pred 1
     "Nothing happened today .": "extract = Extract([Triple(person('X'), Rel('Born in'), city('Y')),])",
     # truncated after one complete triple: tp 1, pred 1
     "Zeta Inc , based in Lyon , hired Eve .":
@@ -97,18 +97,25 @@ def test_run_scores_the_hand_computed_f1_and_a_rerun_sends_no_requests(tmp_path,
 
         recs = read_jsonl(out)
         assert [r["id"] for r in recs] == ["r1", "r2", "r3", "r4", "r5"]
-        assert [r["status"] for r in recs] == ["ok", "ok", "unparsable", "ok", "truncated"]
+        assert [r["status"] for r in recs] == ["ok", "ok", "unparsable", "invalid", "repaired"]
         assert [r["completions"] for r in recs] == [[ANSWERS[r["text"]]] for r in RECORDS]  # verbatim
+        assert [r["raw"] for r in recs] == [ANSWERS[r["text"]] for r in RECORDS]
+        assert [r["triple_list"] for r in recs] == [r["triple_list"] for r in RECORDS]
         assert recs[0]["triples"] == [{"head": "Ann Lee", "head_type": "person", "relation": "Work for",
                                        "tail": "Acme Corp", "tail_type": "organization"}]
         assert recs[3]["triples"][0]["flags"] == ["relation_not_in_schema", "tail_type_not_in_schema"]
-        assert recs[2]["problems"][0].startswith("rejected: ")
+        assert recs[2]["issues"][0].startswith("rejected: ")
+        assert recs[3]["issues"] == ["element 1: relation not in schema, tail type not in schema"]
+        prompts = read_jsonl(tmp_path / "out" / "pred.prompts.jsonl")  # what was asked, one line per id
+        assert [p["id"] for p in prompts] == ["r1", "r2", "r3", "r4", "r5"]
+        assert metrics["run"]["prompts_file"] == str(tmp_path / "out" / "pred.prompts.jsonl")
         assert not PWNED.exists()
 
         before = out.read_bytes()
         again = run(args, tmp_path)  # resumed from the raw file
         assert again.returncode == 0, again.stderr
         assert fake.count == 5
+        assert "5 already in pred.raw.jsonl" in again.stderr and "0 requests sent" in again.stderr
         assert out.read_bytes() == before
 
         (tmp_path / "out" / "pred.raw.jsonl").unlink()
@@ -123,9 +130,9 @@ def test_run_scores_the_hand_computed_f1_and_a_rerun_sends_no_requests(tmp_path,
             assert SECRET.encode() not in path.read_bytes(), path
 
 
-def test_completion_model_gets_the_raw_code_prompt_and_stop_sequences(tmp_path, data, codeprompt):
-    schema = codeprompt.load_schema(CASE / "data" / "schema_prompt")
-    expected = codeprompt.build_prompt(schema.code, (CASE / "data" / "ICL_prompt").read_text(), RECORDS[0]["text"])
+def test_completion_model_gets_the_raw_code_prompt_and_stop_sequences(tmp_path, data):
+    schema = (CASE / "data" / "schema_prompt").read_text()
+    expected = f"{schema}\n{(CASE / 'data' / 'ICL_prompt').read_text()}\n\"\"\" {RECORDS[0]['text']} \"\"\"\n"
     with FakeOpenAI(answer, models=("my-codegen",)) as fake:
         result = run(["--base_url", fake.base_url, "--chat", "false", "--input_file", data,
                       "--output_file", tmp_path / "pred.jsonl"], tmp_path)
@@ -151,6 +158,7 @@ def test_self_consistency_keeps_triples_most_samples_agree_on(tmp_path, data):
     assert rec["completions"] == samples
     assert [(t["relation"], t["votes"]) for t in rec["triples"]] == [("Work for", 2)]
     assert rec["sample_status"] == ["ok", "ok", "unparsable"] and rec["status"] == "ok"
+    assert rec["issues"] == ["sample 3: no Extract([...]) or Triple(...) list found"] and rec["raw"] == samples[0]
     metrics = json.loads((tmp_path / "pred.metrics.json").read_text())
     assert metrics["micro"]["f1"] == 1.0
 
@@ -184,14 +192,15 @@ def test_failed_request_is_marked_and_only_it_is_resent_on_rerun(tmp_path, data)
         args = ["--base_url", fake.base_url, "--input_file", data, "--output_file", out, "--max_retries", 0]
         assert run(args, tmp_path).returncode == 0
         recs = read_jsonl(out)
-        assert recs[1]["status"] == "error" and "HTTP 400" in recs[1]["error"]
+        assert recs[1]["status"] == "failed" and "HTTP 400" in recs[1]["issues"][0]
+        assert recs[1]["triples"] == [] and recs[1]["completions"] == [""]
         state["healed"] = True
         assert run(args, tmp_path).returncode == 0
         assert fake.count == 6
     assert read_jsonl(out)[1]["status"] == "ok"
 
 
-def test_answers_made_for_another_prompt_are_not_reused(tmp_path, data):
+def test_answers_made_for_another_prompt_are_asked_again_and_counted(tmp_path, data):
     out = tmp_path / "pred.jsonl"
     demos = tmp_path / "demos.jsonl"
     demos.write_text(json.dumps(RECORDS[0]) + "\n", encoding="utf-8")
@@ -199,8 +208,13 @@ def test_answers_made_for_another_prompt_are_not_reused(tmp_path, data):
         assert run(["--base_url", fake.base_url, "--input_file", data, "--output_file", out], tmp_path).returncode == 0
         changed = run(["--base_url", fake.base_url, "--input_file", data, "--output_file", out, "--demos", demos],
                       tmp_path)
-    assert changed.returncode == 2
-    assert "5 saved answers were made for other prompts" in changed.stderr
+        assert changed.returncode == 0, changed.stderr
+        assert fake.count == 10  # the five changed prompts were asked again
+        assert "note: 5 answers in pred.raw.jsonl were to other prompts; asking again" in changed.stderr
+        assert "Entity('Ann Lee')" in FakeOpenAI.prompt_of(fake.requests[-1])
+    raw = read_jsonl(tmp_path / "pred.raw.jsonl")
+    assert sorted(r["id"] for r in raw) == ["r1", "r2", "r3", "r4", "r5"]  # every id once, for the new prompt
+    assert all("Entity('Ann Lee')" in json.dumps(r["prompt"]) for r in raw)
 
 
 def test_defaults_come_from_config_json_beside_the_script_from_any_directory(tmp_path):

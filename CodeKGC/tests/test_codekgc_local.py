@@ -9,7 +9,7 @@ from pathlib import Path
 
 CASE = Path(__file__).resolve().parents[1]
 SCRIPT = CASE / "codekgc.py"
-STATUSES = {"ok", "partial", "truncated", "empty", "unparsable", "error"}
+STATUSES = {"ok", "repaired", "invalid", "unparsable", "failed"}
 
 
 def test_hf_backend_run_gives_every_record_a_status_and_writes_metrics(tmp_path, toy_llama_path):

@@ -15,7 +15,7 @@ import pytest
 CASE = Path(__file__).resolve().parents[1]
 ROOT = CASE.parent
 SCRIPT = CASE / "codekgc.py"
-STATUSES = {"ok", "partial", "truncated", "empty", "unparsable", "error"}
+STATUSES = {"ok", "repaired", "invalid", "unparsable", "failed"}
 
 
 def free_port() -> int:
@@ -69,7 +69,7 @@ def test_run_through_core_serve_gives_every_record_a_status_and_writes_metrics(t
     recs = [json.loads(line) for line in (tmp_path / "out" / "pred.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in recs] == ["test-01", "test-02", "test-03", "test-04"]
     assert all(r["status"] in STATUSES for r in recs)
-    assert all(r["status"] != "error" for r in recs), [r.get("error") for r in recs]
+    assert all(r["status"] != "failed" for r in recs), [r["issues"] for r in recs]
     metrics = json.loads((tmp_path / "out" / "pred.metrics.json").read_text(encoding="utf-8"))
     assert metrics["records"] == 4 and metrics["micro"]["gold"] == 6
     assert "records 4" in result.stdout and "micro" in result.stdout

@@ -1,9 +1,15 @@
-"""The code-answer parser: a table of completions -> triples and statuses; hostile code is rejected and never runs."""
+"""The code-answer parser (core.tasks.code_parse): a table of answers -> triples and statuses (core.records' one
+vocabulary); hostile code is rejected and never runs."""
 
 import uuid
 from pathlib import Path
 
 import pytest
+
+from core.tasks.code_parse import parse_code
+from core.tasks.code_schema import schema_from_code
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def T(h, ht, r, t, tt, **extra):
@@ -21,21 +27,23 @@ CASES = [
     ("no_triples", "extract = Extract([])", [], "ok"),
     ("markdown_fence_and_prose",
      "Here you go:\n```python\nextract = Extract([Triple(person(\"Ann Lee\"), Rel(\"Work for\"), "
-     "organization(\"Acme\"))])\n```\nHope this helps!", [WF], "ok"),
+     "organization(\"Acme\"))])\n```\nHope this helps!", [WF], "repaired"),
+    ("markdown_fence_alone", "```python\nextract = Extract([Triple(person('Ann Lee'), Rel('Work for'), "
+     "organization('Acme'))])\n```", [WF], "ok"),
     ("text_after_statement",
      "extract = Extract([Triple(person('Bob'), Rel('Kill'), person('Carl'))])\n\"\"\" next sentence \"\"\"", [KILL],
-     "ok"),
+     "repaired"),
     ("truncated_keeps_complete_triples",
      "extract = Extract([Triple(person('Ann Lee'), Rel('Work for'), organization('Acme')),\n"
-     "                   Triple(person('Bob'), Rel('Ki", [WF], "truncated"),
-    ("truncated_before_first_triple", "extract = Extract([Triple(person('Ann", [], "truncated"),
+     "                   Triple(person('Bob'), Rel('Ki", [WF], "repaired"),
+    ("truncated_before_first_triple", "extract = Extract([Triple(person('Ann", [], "repaired"),
     ("escaped_quote", r"extract = Extract([Triple(person('O\'Neil'), Rel('Kill'), person('Carl'))])",
      [T("O'Neil", "person", "Kill", "Carl", "person")], "ok"),
     ("triple_quoted_and_keywords",
      "extract = Extract(triples=[Triple(head=person('''Bob'''), relation=Rel(name=\"Kill\"), tail=person('Carl'))])",
      [KILL], "ok"),
     ("curly_quotes_fallback", "extract = Extract([Triple(person(\u2018Bob\u2019), Rel(\u2018Kill\u2019), "
-     "person(\u2018Carl\u2019))])", [KILL], "ok"),
+     "person(\u2018Carl\u2019))])", [KILL], "repaired"),
     ("relation_as_schema_class", "extract = Extract([Triple(person('Bob'), Kill('Kill'), person('Carl'))])", [KILL],
      "ok"),
     ("relation_underscored", "extract = Extract([Triple(person('Ann Lee'), Rel('Work_for'), organization('Acme'))])",
@@ -46,33 +54,45 @@ CASES = [
     ("unknown_class_and_relation_kept_flagged",
      "extract = Extract([Triple(person('Bob'), Rel('Born in'), city('Paris'))])",
      [T("Bob", "person", "Born in", "Paris", "city", flags=["relation_not_in_schema", "tail_type_not_in_schema"])],
-     "ok"),
+     "invalid"),
     ("base_entity_class_is_untyped", "extract = Extract([Triple(Entity('Bob'), Rel('Kill'), person('Carl'))])",
      [T("Bob", None, "Kill", "Carl", "person", flags=["head_untyped"])], "ok"),
     ("non_triple_element_is_skipped_and_reported",
-     "extract = Extract([Triple(person('Bob'), Rel('Kill'), person('Carl')), 'oops'])", [KILL], "partial"),
-    ("empty", "", [], "empty"),
-    ("blank", "  \n ", [], "empty"),
+     "extract = Extract([Triple(person('Bob'), Rel('Kill'), person('Carl')), 'oops'])", [KILL], "invalid"),
+    ("empty", "", [], "unparsable"),
+    ("blank", "  \n ", [], "unparsable"),
     ("prose_only", "I could not find any relation in this sentence.", [], "unparsable"),
     ("unbalanced", "extract = Extract([Triple(person('Bob'), Rel('Kill'), person('Carl')))", [], "unparsable"),
 ]
 
 
 @pytest.mark.parametrize("text, triples, status", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_completion_table(codeparse, conll_schema, text, triples, status):
-    result = codeparse.parse_completion(text, conll_schema)
-    assert (result.triples, result.status) == (triples, status), result
+def test_completion_table(conll_schema, text, triples, status):
+    result = parse_code(text, conll_schema)
+    assert (result.pred, result.status, result.raw) == (triples, status, text), result
 
 
-def test_partial_names_the_skipped_element(codeparse, conll_schema):
-    result = codeparse.parse_completion("Extract([Triple(person('Bob'), Rel('Kill'), person('Carl')), 'oops'])",
-                                        conll_schema)
-    assert result.problems == ["element 2: not a Triple(...)"]
+def test_partial_names_the_skipped_element(conll_schema):
+    result = parse_code("Extract([Triple(person('Bob'), Rel('Kill'), person('Carl')), 'oops'])", conll_schema)
+    assert result.issues == ["element 2: not a Triple(...)"]
 
 
-def test_without_schema_class_names_are_types_and_nothing_is_flagged(codeparse):
-    result = codeparse.parse_completion("Extract([Triple(city('Paris'), Rel('Located in'), country('France'))])")
-    assert result.triples == [T("Paris", "city", "Located in", "France", "country")]
+def test_out_of_schema_triple_is_an_issue_but_untyped_is_not(conll_schema):
+    result = parse_code("Extract([Triple(person('Bob'), Rel('Born in'), city('Paris')), "
+                        "Triple(Entity('Bob'), Rel('Kill'), person('Carl'))])", conll_schema)
+    assert result.status == "invalid"
+    assert result.issues == ["element 1: relation not in schema, tail type not in schema"]
+
+
+def test_a_repair_and_an_issue_together_are_invalid(conll_schema):
+    result = parse_code("extract = Extract([Triple(person('Bob'), Rel('Born in'), person('Carl')),\n"
+                        "                   Triple(person('Ann", conll_schema)
+    assert (result.status, len(result.pred)) == ("invalid", 1)
+
+
+def test_without_schema_class_names_are_types_and_nothing_is_flagged():
+    result = parse_code("Extract([Triple(city('Paris'), Rel('Located in'), country('France'))])")
+    assert result.pred == [T("Paris", "city", "Located in", "France", "country")] and result.status == "ok"
 
 
 HOSTILE = [
@@ -94,28 +114,38 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("template", HOSTILE)
-def test_hostile_code_is_unparsable_and_never_runs(codeparse, conll_schema, template):
+def test_hostile_code_is_unparsable_and_never_runs(conll_schema, template):
     marker = Path(f"/tmp/pwned_{uuid.uuid4().hex}")
-    result = codeparse.parse_completion(template.format(p=marker), conll_schema)
-    assert result.status == "unparsable" and result.triples == []
-    assert result.error
+    result = parse_code(template.format(p=marker), conll_schema)
+    assert result.status == "unparsable" and result.pred == []
+    assert result.issues and result.issues[0]
     assert not marker.exists()
 
 
-def test_parser_module_never_calls_eval_or_exec():
-    source = (Path(__file__).resolve().parents[1] / "codeparse.py").read_text(encoding="utf-8")
+@pytest.mark.parametrize("module", ["code_parse.py", "code_safety.py", "code_schema.py", "code.py"])
+def test_parser_modules_never_call_eval_or_exec(module):
+    source = (ROOT / "core" / "tasks" / module).read_text(encoding="utf-8")
     assert "eval(" not in source.replace("literal_eval(", "").replace('mode="eval"', "")
     assert "exec(" not in source.replace("exec_module(", "")
 
 
-def test_deeply_nested_garbage_is_unparsable_not_a_crash(codeparse):
-    result = codeparse.parse_completion("extract = Extract([" + "(" * 5000 + ")" * 5000 + "])")
+def test_deeply_nested_garbage_is_unparsable_not_a_crash():
+    result = parse_code("extract = Extract([" + "(" * 5000 + ")" * 5000 + "])")
     assert result.status == "unparsable"
 
 
-def test_a_schema_class_named_like_a_builtin_is_allowed_but_builtins_are_not(codeparse, codeprompt):
-    schema = codeprompt.schema_from_code("class Entity:\n    pass\nclass property(Entity):\n    pass\n")
-    good = codeparse.parse_completion("Extract([Triple(property('Villa X'), Rel('owned by'), Entity('Y'))])", schema)
-    assert good.status == "ok" and good.triples[0]["head_type"] == "property"
-    bad = codeparse.parse_completion("Extract([Triple(open('Villa X'), Rel('owned by'), Entity('Y'))])", schema)
-    assert bad.status == "unparsable" and bad.error == "rejected: name 'open' is not allowed"
+def test_a_schema_class_named_like_a_builtin_is_allowed_but_builtins_are_not():
+    schema = schema_from_code("class Entity:\n    pass\nclass property(Entity):\n    pass\n")
+    good = parse_code("Extract([Triple(property('Villa X'), Rel('owned by'), Entity('Y'))])", schema)
+    assert good.status == "ok" and good.pred[0]["head_type"] == "property"
+    bad = parse_code("Extract([Triple(open('Villa X'), Rel('owned by'), Entity('Y'))])", schema)
+    assert bad.status == "unparsable" and bad.issues == ["rejected: name 'open' is not allowed"]
+
+
+def test_the_registered_task_parses_with_the_schema_it_was_given(conll_schema):
+    from core.tasks import get_task
+    from core.tasks.code import CodeTask
+
+    answer = "Extract([Triple(person('Bob'), Rel('Born in'), person('Carl'))])"
+    assert get_task("code").parse(answer, {"text": "x"}).status == "ok"  # no schema: nothing flagged
+    assert CodeTask(conll_schema).parse(answer, {"text": "x"}).status == "invalid"

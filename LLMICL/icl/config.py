@@ -6,19 +6,18 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from core.errors import UserError
-from core.flags import dataclass_flags
+from core.flags import Flag, coerce, dataclass_flags, parse
+from core.flags import help_text as help_text_of
 from core.llm.config import LLMConfig
 
 CONF = Path(__file__).resolve().parent.parent / "conf" / "run.yaml"
-NONE_STRINGS = {"", "none", "null", "~"}
 LANGUAGE_ALIASES = {"en": "en", "cn": "cn", "ch": "cn", "zh": "cn"}
 
 
@@ -73,6 +72,7 @@ for _key in _KEYS:
     if _key.name in KEYS:
         raise ValueError(f"key {_key.name} is defined twice")
     KEYS[_key.name] = _key
+FLAGS = {key.name: Flag(key.name, key.type, None, key.help) for key in _KEYS}
 # the keys that go to LLMConfig.from_flags as they are (model and api_key are resolved by the runner first)
 LLM_KEYS = tuple(name for name in KEYS if name in _LLM_FIELDS and name not in ("model", "api_key"))
 
@@ -90,86 +90,6 @@ class Settings:
         return f"Settings({self.public()})"
 
 
-def coerce(name: str, value: Any, where: str = "command line") -> Any:
-    """Turn a YAML or command-line value into the key's type; 'None', 'null' and '' become None."""
-    key = KEYS[name]
-    if value is None or (isinstance(value, str) and value.strip().lower() in NONE_STRINGS):
-        return None
-    bad = UserError(f"{where}: {name}={value!r}: expected {key.type.__name__}")
-    if key.type is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("true", "yes", "1", "on"):
-            return True
-        if text in ("false", "no", "0", "off"):
-            return False
-        raise bad
-    if key.type in (int, float):
-        if isinstance(value, bool):
-            raise bad
-        try:
-            number = key.type(value)
-        except (TypeError, ValueError):
-            raise bad from None
-        if key.type is int and isinstance(value, float) and value != number:
-            raise bad
-        return number
-    if key.type is list:
-        return _as_list(value, bad)
-    if isinstance(value, (dict, list)):
-        raise bad
-    return str(value)
-
-
-def _as_list(value: Any, bad: UserError) -> list[str] | None:
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = yaml.safe_load(text)
-            except yaml.YAMLError:
-                raise bad from None
-        else:
-            for sep in ("，", "、"):
-                text = text.replace(sep, ",")
-            value = text.split(",")
-    if not isinstance(value, (list, tuple)) or any(isinstance(x, (dict, list)) for x in value):
-        raise bad
-    items = [str(x).strip() for x in value if x is not None and str(x).strip()]
-    return items or None
-
-
-def parse_argv(argv: list[str]) -> dict[str, Any]:
-    """`key=value`, `+key=value` (Hydra style), `--key value`, `--key=value` and bare `--flag` (True)."""
-    out: dict[str, Any] = {}
-    i = 0
-    while i < len(argv):
-        token = argv[i]
-        if token.startswith("--"):
-            body = token[2:]
-            if "=" in body:
-                name, value = body.split("=", 1)
-            elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
-                name, value = body, argv[i + 1]
-                i += 1
-            else:
-                name, value = body, True
-        elif "=" in token:
-            name, value = token.split("=", 1)
-            name = name.lstrip("+")
-        else:
-            raise UserError(f"unexpected argument {token!r}: give settings as key=value or --key value")
-        name = name.replace("-", "_")
-        if name not in KEYS:
-            close = difflib.get_close_matches(name, list(KEYS), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise UserError(f"unknown key {name!r}{hint}; see --help for the keys")
-        out[name] = coerce(name, value)
-        i += 1
-    return out
-
-
 def read_defaults(path: Path = CONF) -> dict[str, Any]:
     """Every key, from the YAML file where it is set, else None."""
     try:
@@ -184,13 +104,12 @@ def read_defaults(path: Path = CONF) -> dict[str, Any]:
     for name, value in data.items():
         if name not in KEYS:
             raise UserError(f"{path.name}: unknown key {name!r}")
-        values[name] = coerce(name, value, where=path.name)
+        values[name] = coerce(FLAGS[name], value, f"{path.name}: {name}")
     return values
 
 
 def load_settings(argv: list[str], defaults_file: Path = CONF) -> Settings:
-    values = read_defaults(defaults_file)
-    values.update(parse_argv(argv))
+    values = parse(list(FLAGS.values()), argv, "run.py", key_value=True, defaults=read_defaults(defaults_file))
     language = (values["language"] or "en").lower()
     if language not in LANGUAGE_ALIASES:
         raise UserError(f"language={language!r}: expected en or cn (ch is accepted too)")
@@ -205,13 +124,13 @@ def load_settings(argv: list[str], defaults_file: Path = CONF) -> Settings:
 
 
 def help_text() -> str:
+    """Every key with its type, default (run.yaml's, else core.llm.LLMConfig's) and help."""
     defaults = read_defaults()
-    lines = ["keys (key=value or --key value; defaults from LLMICL/conf/run.yaml, else core.llm.LLMConfig's):"]
-    width = max(map(len, KEYS))
-    for key in KEYS.values():
-        default = defaults[key.name]
-        if default is None and key.name in LLM_KEYS:
-            default = _LLM_FIELDS[key.name].default  # not in run.yaml: LLMConfig's default applies
-        default = "***" if key.name == "api_key" and default else default
-        lines.append(f"  {key.name:<{width}} {key.type.__name__:<5} default {default!r}: {key.help}")
-    return "\n".join(lines)
+    for name in LLM_KEYS:
+        if defaults[name] is None:
+            defaults[name] = _LLM_FIELDS[name].default  # not in run.yaml: LLMConfig's default applies
+    if defaults.get("api_key"):
+        defaults["api_key"] = "***"
+    shown = [replace(flag, default=defaults[flag.name]) for flag in FLAGS.values()]
+    return help_text_of("run.py", "keys: key=value (DeepKE 2023's style) or --key value; defaults from "
+                        "LLMICL/conf/run.yaml, else core.llm.LLMConfig's", shown, key_value=True)

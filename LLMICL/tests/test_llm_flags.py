@@ -28,8 +28,8 @@ def test_help_of_the_llm_keys_is_llm_config_help(m):
     for name in ("rpm", "tpm", "backoff", "backoff_max", "prompt_template_name", "timeout", "max_retries"):
         assert m.config.KEYS[name].help == helps[name]
     text = m.config.help_text()
-    assert f"default 1.0: {helps['backoff']}" in text  # not in run.yaml: LLMConfig's default is shown
-    assert f"default None: {helps['rpm']}" in text
+    assert f"{helps['backoff']} (default: 1.0)" in text  # not in run.yaml: LLMConfig's default is shown
+    assert f"{helps['rpm']} (default: not set)" in text
 
 
 @pytest.mark.parametrize("style", ["key=value", "--key value"])

@@ -51,9 +51,9 @@ def resolve_name(name: str) -> str:
     return max(versions)[1]
 
 
-def stop_sequences(name: str) -> list[str]:
-    """The prompt's declared stop sequences (section `stop`), [] when it declares none."""
-    return [line.replace("\\n", "\n") for line in load_sections(name, required=()).get("stop", "").splitlines()
+def stop_sequences(name: str, section: str = "stop") -> list[str]:
+    """The prompt's declared stop sequences (section `stop`, or another such section), [] when it declares none."""
+    return [line.replace("\\n", "\n") for line in load_sections(name, required=()).get(section, "").splitlines()
             if line.strip()]
 
 
