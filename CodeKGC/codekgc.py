@@ -135,24 +135,6 @@ def _numbers(s: dict[str, Any]) -> None:
                         f"{s['max_tokens']} and {s['vote_threshold']}")
 
 
-def parse(task: Any, records: list[dict], answers: dict, n: int, threshold: float) -> pipeline.Result:
-    """Every answer of every record through the task's parser, the samples of a record voted into one envelope;
-    the output line is core.pipeline's (record, `triples`, status, issues, raw) plus the verbatim `completions`."""
-    from core.tasks.code import combine
-
-    result = pipeline.Result([], [], {})
-    for rec in records:
-        completions = answers[rec["id"]]
-        samples = [pipeline.read_answer(task, rec, c, None) for c in completions]
-        parsed = combine(samples, n, threshold)
-        row = {**pipeline.row_of(task, rec, parsed), "completions": [c.text for c in completions]}
-        if len(samples) > 1:
-            row["sample_status"] = [p.status for p in samples]
-        result.rows.append(row)
-        result.pairs.append((rec, parsed))
-    return result
-
-
 def score(task: Any, result: pipeline.Result) -> dict:
     """core.pipeline.score; when no record has gold, the record and status counts alone."""
     return pipeline.score(task, result, labels=None, language="en") or {
@@ -167,7 +149,7 @@ def run(s: dict[str, Any], llm_flags: dict[str, Any]) -> dict:
     from core.tasks.code_schema import load_schema
 
     _numbers(s)
-    task = CodeTask(load_schema(s.get("schema") or s["schema_path"]))
+    task = CodeTask(load_schema(s.get("schema") or s["schema_path"]), n=s["n"], threshold=s["vote_threshold"])
     icl = task.demos_code(s.get("demos") or s["ICL_path"])
     untyped = len(re.findall(r"\bEntity\(", icl))
     if untyped and task.schema.entity_classes:
@@ -187,7 +169,7 @@ def run(s: dict[str, Any], llm_flags: dict[str, Any]) -> dict:
         answers = pipeline.ask(llm, items, files, desc="codekgc", max_tokens=s["max_tokens"],
                                temperature=s["temperature"], n=s["n"], stop=task.stop(chat))
         model_id = llm.model
-    result = parse(task, records, answers, s["n"], s["vote_threshold"])
+    result = pipeline.parse_answers(task, records, answers, None)
     write_jsonl(files.parsed, result.rows)
     metrics = score(task, result)
     metrics["run"] = {"backend": cfg.backend, "model": model_id, "chat": chat, "n": s["n"],

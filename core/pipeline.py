@@ -98,8 +98,15 @@ def row_of(task: Task, rec: dict, parsed: Parsed) -> dict:
 
 
 def parse_answers(task: Task, records: list[dict], answers: dict, allowed: list[str] | None) -> Result:
-    pairs = [(rec, read_answer(task, rec, answers[rec["id"]][0], allowed)) for rec in records]
-    return Result([row_of(task, rec, parsed) for rec, parsed in pairs], pairs, {})
+    """Every answer of every record through the task's parser; a record's samples (n > 1) combined by the task."""
+    result = Result([], [], {})
+    for rec in records:
+        completions = answers[rec["id"]]
+        samples = [read_answer(task, rec, c, allowed) for c in completions]
+        parsed = task.combine(samples)
+        result.rows.append({**row_of(task, rec, parsed), **task.sample_fields([c.text for c in completions], samples)})
+        result.pairs.append((rec, parsed))
+    return result
 
 
 def score(task: Task, result: Result, *, labels: list[str] | None, language: str) -> dict:

@@ -99,6 +99,14 @@ class Task:
         """Metrics over (record with gold, its parsed answer) pairs."""
         raise NotImplementedError
 
+    def combine(self, samples: list[Parsed]) -> Parsed:
+        """One envelope from the parsed answers of a record (n > 1 samples); default: the first."""
+        return samples[0]
+
+    def sample_fields(self, texts: list[str], samples: list[Parsed]) -> dict:
+        """Fields a parsed line adds about the samples themselves (default: none)."""
+        return {}
+
     def output_fields(self, rec: dict, parsed: Parsed) -> dict:
         """Fields a prediction adds to its record in the output file (the runner adds status, issues and raw)."""
         return {"pred": parsed.pred}

@@ -41,8 +41,15 @@ class CodeTask(Task):
     units = ()  # CodeKGC's scoring: an unreadable answer adds no prediction (counted in parse/request failures)
     optional = {"id": (str, int), "triple_list": list}
 
-    def __init__(self, schema: CodeSchema | None = None):
-        self.schema = schema
+    def __init__(self, schema: CodeSchema | None = None, n: int = 1, threshold: float = 0.5):
+        self.schema, self.n, self.threshold = schema, n, threshold
+
+    def combine(self, samples: list[Parsed]) -> Parsed:
+        return combine(samples, self.n, self.threshold)
+
+    def sample_fields(self, texts: list[str], samples: list[Parsed]) -> dict:
+        """The verbatim answers (`completions`), and each sample's status when there are several."""
+        return {"completions": texts, **({"sample_status": [p.status for p in samples]} if len(samples) > 1 else {})}
 
     def check_more(self, rec: dict) -> None:
         if rec.get("triple_list") is not None:
