@@ -170,24 +170,91 @@ class Event:
         return cls(str(data["event_type"]), str(data.get("trigger", "")), tuple(args))
 
 
+_PTB = {"-lrb-": "(", "-rrb-": ")", "-lsb-": "[", "-rsb-": "]", "-lcb-": "{", "-rcb-": "}"}
+
+
+def ptb_text(tokens: list[str]) -> str:
+    """Tokens joined by spaces, PTB bracket tokens (-LRB- -RRB- -LSB- ...) turned back into the brackets they stand
+    for: the one conversion, used for sentences and entity names alike (prompts, graphs, generated samples)."""
+    return " ".join(_PTB.get(t.lower(), t) for t in tokens)
+
+
+def _token_index(data: dict, name: str, n: int, path: str, line: int | None) -> int:
+    value = data.get(name)
+    if value is None:
+        raise DataError(path, line, "missing", field=name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DataError(path, line, "expected an integer", field=name)
+    if not 0 <= value < n:
+        raise DataError(path, line, f"token index {value} outside the sentence (0..{n - 1})", field=name)
+    return value
+
+
+def _optional_str(data: dict, name: str, path: str, line: int | None) -> str | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        raise DataError(path, line, "expected a string", field=name)
+    return value
+
+
 @dataclass
 class RESample:
-    """A relation-extraction sample: a sentence, a head and a tail entity, and the gold relation (if known).
+    """A relation sample over tokens (the TACRED / TACREV / Re-TACRED layout): the subject (head) and object (tail)
+    spans are token indices, both ends inclusive; `relation` is the gold label when known.
 
-    Offsets are character offsets into `text` (end exclusive); TACRED-style token offsets live in the case.
+    `sentence`, `head` and `tail` are the text as prompts and graphs show it (`ptb_text`: -LRB- -> `(`). `record` is
+    the record as read (written back with a prediction), `path` / `line` where it was read (for one-line errors).
     """
 
-    text: str
-    head: str
-    tail: str
+    tokens: list[str]
+    subj_start: int
+    subj_end: int
+    obj_start: int
+    obj_end: int
     relation: str | None = None
-    head_type: str | None = None
-    tail_type: str | None = None
+    subj_type: str | None = None
+    obj_type: str | None = None
     id: Any = None
+    record: dict = field(default_factory=dict, repr=False, compare=False)
+    path: str = field(default="<record>", repr=False, compare=False)
+    line: int | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def sentence(self) -> str:
+        return ptb_text(self.tokens)
+
+    @property
+    def head(self) -> str:
+        return ptb_text(self.tokens[self.subj_start : self.subj_end + 1])
+
+    @property
+    def tail(self) -> str:
+        return ptb_text(self.tokens[self.obj_start : self.obj_end + 1])
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        """The TACRED record: id (when known), token, the four offsets, relation and types (when known)."""
+        out = {"id": self.id, "relation": self.relation, "token": list(self.tokens), "subj_start": self.subj_start,
+               "subj_end": self.subj_end, "obj_start": self.obj_start, "obj_end": self.obj_end,
+               "subj_type": self.subj_type, "obj_type": self.obj_type}
+        return {k: v for k, v in out.items() if v is not None}
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "<record>", line: int | None = None) -> RESample:
-        return _from_dict(cls, data, path, line)
+        """A checked TACRED record: a non-empty token list, the four offsets inside it (end >= start), optional
+        string relation / types; anything else is a DataError naming file, line and field."""
+        path = str(path)
+        if not isinstance(data, dict):
+            raise DataError(path, line, f"expected a JSON object, got {type(data).__name__}")
+        tokens = data.get("token")
+        if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) for t in tokens):
+            raise DataError(path, line, "expected a non-empty list of strings", field="token")
+        n = len(tokens)
+        ss, se = _token_index(data, "subj_start", n, path, line), _token_index(data, "subj_end", n, path, line)
+        os_, oe = _token_index(data, "obj_start", n, path, line), _token_index(data, "obj_end", n, path, line)
+        if se < ss:
+            raise DataError(path, line, f"subj_end {se} before subj_start {ss}", field="subj_end")
+        if oe < os_:
+            raise DataError(path, line, f"obj_end {oe} before obj_start {os_}", field="obj_end")
+        return cls(tokens, ss, se, os_, oe, _optional_str(data, "relation", path, line),
+                   _optional_str(data, "subj_type", path, line), _optional_str(data, "obj_type", path, line),
+                   data.get("id"), data, path, line)

@@ -35,9 +35,11 @@ def test_event_round_trip():
         Event.from_dict({"trigger": "x"})
 
 
-def test_re_sample_optional_fields_dropped_from_dict():
-    s = RESample.from_dict({"text": "A founded B", "head": "A", "tail": "B", "relation": "org:founded_by"})
-    assert s.to_dict() == {"text": "A founded B", "head": "A", "tail": "B", "relation": "org:founded_by"}
+def test_re_sample_round_trips_a_tacred_record_and_converts_ptb_brackets():
+    rec = {"id": "a", "relation": "r", "token": ["A", "-LRB-", "B", "-RRB-"], "subj_start": 0, "subj_end": 0,
+           "obj_start": 1, "obj_end": 3}
+    s = RESample.from_dict(rec)
+    assert s.to_dict() == rec and s.tail == "( B )"
 
 
 def test_schema_loads_from_json_with_signatures(tmp_path):

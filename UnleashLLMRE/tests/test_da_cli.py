@@ -64,9 +64,9 @@ def test_only_the_valid_sample_is_kept_in_tacred_format_and_icl_uses_it(tmp_path
         "subj_start": 3, "subj_end": 4, "obj_start": 0, "obj_end": 1, "subj_type": "ORGANIZATION",
         "obj_type": "PERSON", "text": VALID["context"], "subj": "Ortiz Designs", "obj": "Clara Ortiz"}
     report = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert report["kept"] == 1 and report["failed_requests"] == 0
-    assert {k: v for k, v in report["dropped"].items() if v} == {"head_not_in_text": 1, "duplicate": 1,
-                                                                  "unparsed": 1 + 4}
+    assert report["kept"] == 1 and report["relations"]["org:founded_by"]["kept"] == 1
+    # the prose line of the JSON-lines answer, and the four other relations' answers without any sample
+    assert report["dropped"] == {"head not in text": 1, "duplicate": 1, "not an object": 1, "unreadable answer": 4}
     assert json.loads((out / "da_report.json").read_text()) == report
 
     icl_out = tmp_path / "icl"
@@ -93,6 +93,24 @@ def test_rerun_does_not_duplicate(tmp_path):
     assert (out / "generated.json").read_text() == first
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert (report["kept"], report["dropped"]["duplicate"], report["total_in_file"]) == (0, 2, 1)
+
+
+def test_per_type_pairs_one_request_each_and_the_sample_kept_for_its_pair(tmp_path):
+    out = tmp_path / "da"
+    with FakeOpenAI(lambda body: json.dumps(VALID)) as fake:
+        proc = run("gpt3DA.py", [*da_args(fake, out), "--per", "types"], tmp_path)
+        prompts = [FakeOpenAI.prompt_of(b).splitlines() for b in fake.requests]
+    assert len(prompts) == 5  # five (head type, tail type) pairs in train.json
+    first = next(p for p in prompts if "whose head entity is of type ORGANIZATION and whose tail entity is of type "
+                                       "PERSON" in p[0])
+    assert first[-1].startswith("Generate 3 more samples like above, each with a head entity of type ORGANIZATION, "
+                                "a tail entity of type PERSON and one of the relations org:founded_by.")
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["kept"] == 1 and report["types"]["ORGANIZATION -> PERSON"]["kept"] == 1
+    assert report["dropped"] == {"other relation": 4}  # the same answer to the four other pairs
+    (record,) = [json.loads(x) for x in (out / "generated.json").read_text().splitlines()]
+    assert (record["relation"], record["subj_type"], record["obj_type"]) == ("org:founded_by", "ORGANIZATION",
+                                                                              "PERSON")
 
 
 def test_demos_without_entity_types_are_a_one_line_error(tmp_path):

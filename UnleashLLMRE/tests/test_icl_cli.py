@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from core import pipeline
+from core.tasks import get_task, tacred_data
 from core.testing.fake_openai import FakeOpenAI
 
 CASE = Path(__file__).resolve().parents[1]
@@ -89,6 +91,10 @@ def test_printed_metrics_equal_hand_computed_and_outputs_are_written(tmp_path):
     assert_expected({k: saved[k] for k in EXPECTED})
     assert saved["per_relation"]["per:employee_of"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "tp": 1,
                                                         "n_pred": 2, "n_gold": 2}
+    assert saved["status"] == {"ok": 8, "unparsable": 1, "failed": 1}
+    parsed = {r["id"]: (r["pr"], r["status"]) for r in map(json.loads, (out / "parsed.jsonl").read_text().splitlines())}
+    assert parsed["test-05"] == (None, "unparsable") and parsed["test-06"] == (None, "failed")
+    assert parsed["test-07"] == ("org:country_of_headquarters", "ok")
     success = [json.loads(x) for x in (out / "os.json").read_text().splitlines()]
     assert [(r["id"], r["pr"]) for r in success] == [
         ("test-01", "org:founded_by"), ("test-02", "no_relation"), ("test-03", "per:employee_of"),
@@ -158,14 +164,37 @@ def test_failed_answers_go_to_no_json_and_a_rerun_retries_only_them(tmp_path):
     assert [r["id"] for r in json.loads((out / "nores" / "no.json").read_text())] == ["test-05"]
 
 
-def test_changed_flags_with_an_old_raw_file_is_a_one_line_error(tmp_path):
+def test_changed_flags_ask_again_every_answer_to_another_prompt_and_say_how_many(tmp_path):
     out = tmp_path / "out"
     with FakeOpenAI(responder) as fake:
         run(base_args(fake, out), tmp_path)
-        proc = run(base_args(fake, out, k=2), tmp_path, check=False)
-    assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
-    assert "made for other prompts" in proc.stderr and "Traceback" not in proc.stderr
+        asked_first = fake.count
+        proc = run(base_args(fake, out, k=2), tmp_path)  # other demos: every prompt changed
+        assert (asked_first, fake.count - asked_first) == (10, 10)
+    # core.llm.run_prompts' rule: 9 answered ids re-asked (the failed one is retried anyway), the count printed
+    assert "note: 9 answers in raw.jsonl were to other prompts; asking again" in proc.stderr
+    assert_expected(printed_metrics(proc.stdout))
+    raw = [json.loads(x) for x in (out / "raw.jsonl").read_text().splitlines()]
+    prompts = {r["id"]: r["prompt"] for r in map(json.loads, (out / "prompts.jsonl").read_text().splitlines())}
+    assert sorted(r["id"] for r in raw) == sorted(prompts) and all(r["prompt"] == prompts[r["id"]] for r in raw)
+
+
+def test_parse_only_and_score_only_reproduce_parsed_and_metrics_byte_for_byte(tmp_path):
+    out = tmp_path / "out"
+    with FakeOpenAI(responder) as fake:
+        run(base_args(fake, out), tmp_path)
+    files = pipeline.RunFiles(out / "parsed.jsonl", out / "prompts.jsonl", out / "raw.jsonl", out / "metrics.json")
+    written = {path: path.read_bytes() for path in (files.parsed, files.metrics)}
+    test = tacred_data.load_samples(DATA / "test.json")
+    labels, _ = tacred_data.relation_list(tacred_data.load_samples(DATA / "train.json"), test, None)
+    records = [tacred_data.as_record(s) for s in test]
+    for path in written:
+        path.unlink()
+    pipeline.parse_only(get_task("tacred"), records, files, labels=labels)
+    assert {path: path.read_bytes() for path in written} == written
+    files.metrics.unlink()
+    pipeline.score_only(get_task("tacred"), records, files, labels=labels)
+    assert files.metrics.read_bytes() == written[files.metrics]
 
 
 def test_ht_layout_with_rel2id_keeps_a_relation_without_demos_and_warns_once(tmp_path):

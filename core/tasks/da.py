@@ -1,85 +1,214 @@
-"""DA: new labelled relation-extraction samples, N per relation, each checked, deduplicated, counted.
+"""DA: new labelled relation samples, asked per relation or per entity-type pair, checked, deduplicated, counted.
 
     python LLMICL/preprocess.py task=da language=en text_input=org:founded_by k=2 number=3
 
-A sample (few-shot file data/da_<lang>.json, the seed's format, the same as re_<lang>.json):
-    {"text": "...", "head_type": "ORGANIZATION", "head_entity": "...", "tail_type": "PERSON", "tail_entity": "...",
-     "relation": "org:founded_by"}
-One request per relation shows up to k demos of that relation and asks for `number` new samples as a JSON list.
-A generated sample is kept only if it has every field, its relation is the one asked for, its entity types are
-allowed (`labels`, else the types in the demo file), head and tail occur in its text, and its text is new (not a
-demo's, not an earlier kept sample's; compared case-folded with whitespace collapsed); at most `number` per relation.
-Every dropped sample is counted under its reason. Kept samples are written in the few-shot format, so the file can
-be used as data/re_<lang>.json or data/da_<lang>.json.
+The one data-augmentation implementation (LLMICL task=da, UnleashLLMRE gpt3DA.py). A sample is LLMICL's few-shot
+layout {"text", "head_entity", "head_type", "tail_entity", "tail_type", "relation"}. `augment_plan`: one request per
+group, showing up to k of its demos (file order, or drawn with `seed`), asking for `number` new samples; by="relation":
+a group per relation; by="types": per (head type, tail type) pair of the demos, any relation they show for it. Prompts:
+sectioned (da.<language>[-types], core.prompts.build_prompt) or header/demo/query lines (da.tacred[-types]).
+`DA.parse` (never eval'd): a JSON list, JSON lines, fences, numbered lines, json_repair, the 2023 tagged lines
+(`Relation: r. Context: ... Head Entity: h. Head Type: T. Tail Entity: t. Tail Type: T.`); context/head/subj/... keys.
+`select` keeps a sample if it has every field (no relation: the group's), the group's relation (any case), allowed
+types (`labels`, else the demos'; upper-case, spaces as `_`, MISCELLANEOUS = MISC) that are the group's, head and tail
+in the text as whole tokens (any case; the text's spelling kept) on different tokens, is new (text, head, tail token
+by token, case-folded, against demos, `seen`, kept ones) and its group has fewer than `number`; else it counts the
+reason (not an object, missing <field>, other relation, head type not allowed, other entity types, head not in text,
+head and tail overlap, duplicate of a demo, duplicate, more than asked; per answer: unreadable answer, request failed).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import random
+import re
 import sys
 from collections import Counter
-from typing import Any
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import json_repair
 
 from core.errors import UserError
 from core.parsing.answers import dumps, load_json, pick, unwrap
-from core.records import FAILED, UNPARSABLE, Parsed
-from core.tasks.base import Task, in_text, register_task
+from core.records import FAILED, OK, REPAIRED, UNPARSABLE, Parsed
+from core.tasks.base import Task, register_task
 
 FIELDS = ("text", "head_type", "head_entity", "tail_type", "tail_entity", "relation")
+BY = ("relation", "types")
+_ALIASES = {"text": ("text", "context", "sentence"), "head_entity": ("head_entity", "head", "subj", "subject"),
+            "head_type": ("head_type", "subj_type"), "tail_entity": ("tail_entity", "tail", "obj", "object"),
+            "tail_type": ("tail_type", "obj_type"), "relation": ("relation",)}
+TYPE_ALIASES = {"MISCELLANEOUS": "MISC"}
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|[^\w\s]")
+_LEAD = re.compile(r"^\s*(?:\d+\s*[.)]|[-*•])\s+")
+_TAGGED = re.compile(
+    r"relation:\s*(?P<relation>.+?)\.?\s+context:\s*(?P<context>.+?)\s+head entity:\s*(?P<head>.+?)\.?\s+"
+    r"head type:\s*(?P<head_type>.+?)\.?\s+tail entity:\s*(?P<tail>.+?)\.?\s+tail type:\s*(?P<tail_type>.+?)\.?\s*$",
+    re.IGNORECASE)
 
 
-def text_key(text: str) -> str:
-    return " ".join(text.casefold().split())
+def tokenize(text: str) -> list[tuple[str, int, int]]:
+    """Tokens with character offsets (end exclusive): a run of word characters, one CJK character, or one other mark."""
+    return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
 
-def check_sample(item: Any, relation: str, types: set[str] | None) -> tuple[dict | None, str | None]:
-    """(sample in the few-shot layout, None) or (None, reason it is dropped)."""
+def find_span(tokens: list[tuple[str, int, int]], part: str, avoid: tuple[int, int] | None = None
+              ) -> tuple[int, int] | None:
+    """The first (start, end) token span (inclusive) spelling `part` (case-folded), not overlapping `avoid`."""
+    want = [t.casefold() for t, _, _ in tokenize(part)]
+    words = [t.casefold() for t, _, _ in tokens]
+    for s in range(len(words) - len(want) + 1) if want else ():
+        if words[s : s + len(want)] == want and (avoid is None or s + len(want) - 1 < avoid[0] or s > avoid[1]):
+            return s, s + len(want) - 1
+    return None
+
+
+def sample_key(text: str, head: str, tail: str) -> str:
+    """What makes two samples the same: text, head and tail, token by token, case-folded."""
+    parts = [[t for t, _, _ in tokenize(s.casefold())] for s in (text, head, tail)]
+    return hashlib.sha1(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+
+
+def type_key(entity_type: str) -> str:
+    """How types compare: upper case, spaces / hyphens / `_` as one `_`, end dots dropped, MISCELLANEOUS = MISC."""
+    key = "_".join(entity_type.strip().strip(".").upper().replace("-", " ").replace("_", " ").split())
+    return TYPE_ALIASES.get(key, key)
+
+
+def _key(sample: dict) -> str:
+    return sample_key(sample["text"], sample["head_entity"], sample["tail_entity"])
+
+
+@dataclass(frozen=True)
+class Group:
+    """What one request asks for: samples of `relation` (by relation), or with the types `types` and one of
+    `relations` (by types)."""
+
+    key: str
+    relation: str | None = None
+    types: tuple[str, str] | None = None
+    relations: tuple[str, ...] = ()
+
+    def holds(self, demo: dict) -> bool:
+        if self.types is None:
+            return demo.get("relation") == self.relation
+        return (type_key(demo.get("head_type") or ""), type_key(demo.get("tail_type") or "")) == tuple(
+            type_key(t) for t in self.types)
+
+    def values(self) -> dict:
+        if self.types is None:
+            return {"relation": self.relation}
+        return {"head_type": self.types[0], "tail_type": self.types[1], "relations": ", ".join(self.relations)}
+
+
+def groups_of(demos: list[dict], by: str, relations: list[str] | None = None) -> dict[str, Group]:
+    """The requests' groups in first-seen order; `relations` (by relation) are the groups, else the demos'."""
+    if by == "relation":
+        names = [r.strip() for r in (relations or dict.fromkeys(d["relation"] for d in demos)) if r.strip()]
+        return {r: Group(r, relation=r) for r in names}
+    pairs: dict[tuple[str, str], tuple[tuple[str, str], dict]] = {}
+    for d in demos:
+        if d.get("head_type") and d.get("tail_type") and (not relations or d["relation"] in relations):
+            types = (d["head_type"], d["tail_type"])
+            pairs.setdefault((type_key(types[0]), type_key(types[1])), (types, {}))[1][d["relation"]] = None
+    return {f"{t[0]} -> {t[1]}": Group(f"{t[0]} -> {t[1]}", types=t, relations=tuple(r)) for t, r in pairs.values()}
+
+
+def fields_of(item: dict) -> dict[str, str | None]:
+    """The sample fields of a generated object, whatever key names of _ALIASES it used."""
+    lowered = {"_".join(str(k).lower().split()): v for k, v in item.items()}
+    return {name: pick(lowered, keys) for name, keys in _ALIASES.items()}
+
+
+def _same(a: str, b: str) -> bool:
+    return a.strip().strip(".'\"").casefold() == b.strip().strip(".'\"").casefold()
+
+
+def check_sample(item: Any, group: Group | str, types: Collection[str] | None) -> tuple[dict | None, str | None]:
+    """(sample in the few-shot layout, None) or (None, the reason it is dropped)."""
+    group = group if isinstance(group, Group) else Group(group, relation=group)
     if not isinstance(item, dict):
         return None, "not an object"
-    sample = {name: pick(item, (name,)) for name in FIELDS}
-    if sample["relation"] is None:
-        sample["relation"] = relation
-    missing = [name for name in FIELDS if sample[name] is None]
+    got = fields_of(item)
+    if got["relation"] is None and group.relation is not None:
+        got["relation"] = group.relation
+    missing = [name for name in FIELDS if got[name] is None]
     if missing:
         return None, f"missing {missing[0]}"
-    if sample["relation"] != relation:
+    known = [group.relation] if group.types is None else list(group.relations)
+    relation = next((r for r in known if _same(got["relation"], r)), None)
+    if relation is None:
         return None, "other relation"
+    allowed = {type_key(t): t for t in types} if types else None
+    spelled = {side: allowed.get(type_key(got[f"{side}_type"])) if allowed else got[f"{side}_type"]
+               for side in ("head", "tail")}
     for side in ("head", "tail"):
-        if types and sample[f"{side}_type"] not in types:
+        if spelled[side] is None:
             return None, f"{side} type not allowed"
-    for side in ("head", "tail"):
-        if not in_text(sample[f"{side}_entity"], sample["text"]):
-            return None, f"{side} not in text"
-    return sample, None
+    if group.types is not None and not group.holds({"head_type": spelled["head"], "tail_type": spelled["tail"]}):
+        return None, "other entity types"
+    text = got["text"]
+    tokens = tokenize(text)
+    head = find_span(tokens, got["head_entity"])
+    if head is None:
+        return None, "head not in text"
+    if find_span(tokens, got["tail_entity"]) is None:
+        return None, "tail not in text"
+    tail = find_span(tokens, got["tail_entity"], avoid=head)
+    if tail is None:
+        return None, "head and tail overlap"
+    return {"text": text, "head_type": spelled["head"], "head_entity": text[tokens[head[0]][1] : tokens[head[1]][2]],
+            "tail_type": spelled["tail"], "tail_entity": text[tokens[tail[0]][1] : tokens[tail[1]][2]],
+            "relation": relation}, None
 
 
-def select(answers: dict[str, Parsed], demos: list[dict], types: set[str] | None, number: int) -> tuple[list, dict]:
-    """Kept samples (relation order) and a report {relation: {asked, generated, kept, dropped: {reason: n}}}."""
-    demo_keys = {text_key(d["text"]) for d in demos}
-    seen = set(demo_keys)
+def select(answers: dict[str, Parsed], demos: list[dict], types: Collection[str] | None, number: int, *,
+           seen: Iterable[dict] = (), groups: dict[str, Group] | None = None) -> tuple[list, dict]:
+    """Kept samples (group order) and a report {group: {asked, generated, kept, dropped: {reason: n}}}. `answers`
+    are keyed by group (a relation unless `groups` says otherwise); `seen`: samples kept by an earlier run."""
+    demo_keys = {_key(d) for d in demos}
+    known = demo_keys | {_key(s) for s in seen}
     kept: list[dict] = []
     report: dict[str, dict] = {}
-    for relation, parsed in answers.items():
+    for key, parsed in answers.items():
+        group = (groups or {}).get(key) or Group(key, relation=key)
         dropped: Counter = Counter()
         generated = n_kept = 0
         if parsed.status in (UNPARSABLE, FAILED):
             dropped["unreadable answer" if parsed.status == UNPARSABLE else "request failed"] += 1
-        for item in parsed.pred:
+        for item in parsed.pred or []:
             generated += 1
-            sample, reason = check_sample(item, relation, types)
+            sample, reason = check_sample(item, group, types)
             if sample is not None:
-                key = text_key(sample["text"])
-                if key in seen:
-                    reason = "duplicate of a demo" if key in demo_keys else "duplicate"
+                sample_id = _key(sample)
+                if sample_id in known:
+                    reason = "duplicate of a demo" if sample_id in demo_keys else "duplicate"
                 elif n_kept >= number:
                     reason = "more than asked"
             if reason:
                 dropped[reason] += 1
                 continue
-            seen.add(key)
+            known.add(sample_id)
             kept.append(sample)
             n_kept += 1
-        report[relation] = {"asked": number, "generated": generated, "kept": n_kept, "dropped": dict(dropped)}
+        report[key] = {"asked": number, "generated": generated, "kept": n_kept, "dropped": dict(dropped)}
     return kept, report
+
+
+def _line_item(line: str) -> tuple[Any, bool]:
+    """(a dict or the line itself, clean JSON?) for one line of a line-by-line answer."""
+    if line.startswith("{"):
+        try:
+            value, clean = json.loads(line), True
+        except json.JSONDecodeError:
+            value, clean = json_repair.loads(line), False
+        return (value, clean) if isinstance(value, dict) else (line, False)
+    match = _TAGGED.search(line)
+    return ({k: v.strip() for k, v in match.groupdict().items()}, False) if match else (line, False)
 
 
 class DA(Task):
@@ -92,9 +221,17 @@ class DA(Task):
 
     def parse(self, text: str, rec: dict, labels: list[str] | None) -> Parsed:
         """The generated items as they came (checked later by `select`, which knows the demos and the others)."""
-        value, status = load_json(text)
+        body = "\n".join(ln for ln in (text or "").splitlines() if not ln.strip().startswith("```"))
+        value, status = load_json(body)
+        lines = [_LEAD.sub("", ln).strip() for ln in body.splitlines() if ln.strip()]
+        if status != OK and not isinstance(value, list) and (
+                sum(ln.startswith("{") for ln in lines) >= 2 or any(_TAGGED.search(ln) for ln in lines)):
+            read = [_line_item(ln) for ln in lines]
+            items = [item for item, _ in read]
+            if any(isinstance(item, dict) for item in items):
+                return Parsed(items, OK if all(clean for _, clean in read) else REPAIRED)
         value = unwrap(value, ("samples", "data", "output"))
-        if isinstance(value, dict) and "text" in value:
+        if isinstance(value, dict) and any(fields_of(value)[name] for name in ("text", "head_entity", "tail_entity")):
             value = [value]
         if not isinstance(value, list):
             return Parsed([], UNPARSABLE, ["no JSON list of samples in the answer"])
@@ -107,42 +244,61 @@ class DA(Task):
 register_task(DA())
 
 
-def augment_plan(task: Task, demos: list[dict], *, relations: list[str] | None, labels: list[str] | None,
-                 number: int | None, k: int | None, domain: str | None, language: str
-                 ) -> tuple[list[str], set[str], int, list[tuple[str, str]]]:
-    """(relations, allowed entity types, number, [(relation, prompt)]): one request per relation, k of its demos."""
-    from core.prompts import build_prompt
+class Plan(NamedTuple):
+    groups: dict[str, Group]
+    types: set[str]
+    number: int
+    by: str
+    items: list[tuple[str, str]]
 
-    relations = [r.strip() for r in (relations or dict.fromkeys(d["relation"] for d in demos)) if r.strip()]
-    if not relations:
-        raise UserError("task=da: no relation to augment: give text_input=RELATION or demos in the data file")
+
+def augment_plan(task: Task, demos: list[dict], *, relations: list[str] | None, labels: list[str] | None,
+                 number: int | None, k: int | None, domain: str | None, language: str, by: str = "relation",
+                 prompt: str | None = None, seed: Any = None, extra: dict | None = None) -> Plan:
+    """One request per group (see the module doc): (groups, allowed types, number, by, [(group key, prompt)]).
+    `prompt`: a prompt file name (default da.<language>, da.<language>-types by types); `seed`: draw each group's
+    k demos with random.Random(f"{seed}:{key}") instead of taking the first k; `extra`: more prompt values."""
+    from core.prompts import build_prompt, load_sections
+
+    if by not in BY:
+        raise UserError(f"da: by={by!r}: expected one of {', '.join(BY)}")
+    groups = groups_of(demos, by, relations)
+    if not groups:
+        raise UserError("task=da: nothing to augment: give text_input=RELATION or demos in the data file")
     types = set(labels or []) or {d[f"{s}_type"] for d in demos for s in ("head", "tail") if d.get(f"{s}_type")}
     number = number or 5
+    name = prompt or (f"da.{language}" if by == "relation" else f"da.{language}-types")
+    sections = load_sections(name, required=())
     items = []
-    for relation in relations:
-        own = [d for d in demos if d["relation"] == relation]
+    for key, group in groups.items():
+        own = [d for d in demos if group.holds(d)]
         if not own:
-            print(f"warning: no demo of relation {relation!r} in the data file; asking without examples",
-                  file=sys.stderr)
-        shown = [task.demo_vars(d) for d in (own if k is None else own[:k])]
-        extra = {"relation": relation, "number": number}
-        prompt = build_prompt("da", language, extra, shown, domain=domain, labels=labels or sorted(types) or None,
-                              extra=extra)
-        items.append((relation, prompt))
-    return relations, types, number, items
+            print(f"warning: no demo of relation {key!r} in the data file; asking without examples", file=sys.stderr)
+        n = len(own) if k is None else min(k, len(own))
+        chosen = own[:n] if seed is None else random.Random(f"{seed}:{key}").sample(own, n)
+        shown = [task.demo_vars(d) for d in chosen]
+        values = {**(extra or {}), **group.values(), "number": number}
+        if "header" in sections:
+            from core.tasks.tacred import line_prompt
+
+            items.append((key, line_prompt(sections, values, shown)))
+        else:
+            items.append((key, build_prompt(*name.split(".", 1), values, shown, domain=domain,
+                                            labels=labels or sorted(types) or None, extra=values)))
+    return Plan(groups, types, number, by, items)
 
 
-def augment_report(task: Task, demos: list[dict], plan: tuple, answers: dict, language: str) -> tuple[list, dict]:
-    """(kept samples, metrics) from the answers to `augment_plan`'s requests."""
+def augment_report(task: Task, demos: list[dict], plan: Plan, answers: dict, language: str,
+                   seen: Iterable[dict] = ()) -> tuple[list, dict]:
+    """(kept samples, metrics) from the answers to `augment_plan`'s requests; `seen`: an earlier run's samples."""
     from core.pipeline import read_answer
 
-    relations, types, number, _ = plan
-    parsed = {relation: read_answer(task, {}, answers[relation][0], None) for relation in relations}
-    kept, report = select(parsed, demos, types or None, number)
+    parsed = {key: read_answer(task, {}, answers[key][0], None) for key in plan.groups}
+    kept, report = select(parsed, demos, plan.types or None, plan.number, seen=seen, groups=plan.groups)
     dropped: Counter = Counter()
-    for rel in report.values():
-        dropped.update(rel["dropped"])
-    metrics = {"task": "da", "language": language, "asked": number * len(relations),
+    for group in report.values():
+        dropped.update(group["dropped"])
+    metrics = {"task": "da", "language": language, "asked": plan.number * len(plan.groups),
                "generated": sum(r["generated"] for r in report.values()), "kept": len(kept),
-               "dropped": dict(dropped), "relations": report}
+               "dropped": dict(dropped), "relations" if plan.by == "relation" else "types": report}
     return kept, metrics
