@@ -1,4 +1,4 @@
-"""Batched generation for local causal LMs (+ LoRA / P-Tuning v2 adapters), and a resumable generate-to-JSONL loop.
+"""Batched generation for local causal LMs (+ LoRA / P-Tuning v2 adapters).
 
     python -c "from core.toy import build; from core.models import load_model_and_tokenizer as L; from core.generate import generate; print(generate(*L(str(build('llama'))), ['Hello', 'A longer prompt'], max_new_tokens=8))"
 
@@ -6,18 +6,13 @@
 attention mask that hides the padding, and position ids derived from that mask (transformers' generate does this for
 every model whose forward takes `position_ids`), so greedy output is the same as one prompt at a time. Results come
 back in input order. P-Tuning v2 (prefix) adapters keep their prefix at generation (`core.tuning.fix_prefix_generation`,
-see STACK.md). `generate_to_file()` renders records with a template, generates per batch and appends each batch to a
-JSONL file (resumable by id); under `torchrun --nproc_per_node=N` each rank takes every N-th record into
-`<output_file>.rank<R>` and rank 0 merges the shards in input order at the end.
+see STACK.md). Files, resume and torchrun shards are not this module's business: local models answer prompts through
+core.llm's hf backend and `run_prompts` (one generation path), which call `generate()` per batch.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 from core.errors import UserError
@@ -246,154 +241,3 @@ def _fix_prefix(model: Any) -> None:
         from core.tuning import fix_prefix_generation
 
         fix_prefix_generation(model)
-
-
-def generate_to_file(
-    records: list[dict],
-    model: Any,
-    tokenizer: Any,
-    template: Any,
-    output_file: str | os.PathLike,
-    *,
-    batch_size: int = 8,
-    max_new_tokens: int = 256,
-    do_sample: bool = False,
-    temperature: float = 1.0,
-    top_p: float = 1.0,
-    stop: list[str] | None = None,
-    output_key: str = "output",
-    progress: bool = True,
-    rank: int | None = None,
-    world_size: int | None = None,
-    merge_timeout: float | None = None,
-) -> dict:
-    """Answer every record (`instruction`, optional `input`) into `output_file` (JSONL): the record with
-    `output_key` set to `template.response(generated text)`, one line per id, in input order when finished.
-
-    Appended one batch at a time (a crash or Ctrl-C loses at most the batch in flight; a rerun skips done ids).
-    With WORLD_SIZE > 1 (env, as torchrun sets it, or the arguments) rank R answers records[R::WORLD_SIZE] into
-    `<output_file>.rank<R>`; rank 0 then waits for the other shards (torch.distributed barrier when a process group
-    is initialised, else by polling the shard files) and merges them. Returns a summary dict.
-    """
-    from tqdm.auto import tqdm
-
-    from core.io import JsonlAppender, record_ids, strip_private
-    from core.templates import Template, get_template
-
-    check_generation_args(batch_size, max_new_tokens, do_sample, temperature, top_p)
-    template = template if isinstance(template, Template) else get_template(str(template))
-    ids = record_ids(records)
-    check_unique_ids(records)
-    world = int(world_size if world_size is not None else os.environ.get("WORLD_SIZE", 1))
-    rank = int(rank if rank is not None else os.environ.get("RANK", 0))
-    out = Path(output_file)
-    shard = records[rank::world] if world > 1 else records
-    target = out.with_name(f"{out.name}.rank{rank}") if world > 1 else out
-    merged_before = set(_read_lenient(out)) if world > 1 and out.exists() else set()
-    with JsonlAppender(target) as app:
-        todo = [r for r in shard if r["id"] not in app and _key(r["id"]) not in merged_before]
-        prompts = [template.render(r["instruction"], r.get("input") or None, tokenizer) for r in todo]
-        lengths = [len(x) for x in tokenizer(prompts)["input_ids"]] if prompts else []
-        order = sorted(range(len(todo)), key=lambda i: -lengths[i])
-        show = progress and rank == 0
-        desc = "generate" if world == 1 else f"generate (rank 0 of {world})"
-        with tqdm(total=len(shard), initial=len(shard) - len(todo), desc=desc, unit="rec", disable=not show) as bar:
-            for start in range(0, len(order), batch_size):
-                batch = order[start: start + batch_size]
-                outs = generate(model, tokenizer, [prompts[i] for i in batch], batch_size=batch_size,
-                                max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature,
-                                top_p=top_p, stop=stop, progress=False)
-                for i, gen in zip(batch, outs, strict=True):
-                    app.append({**strip_private(todo[i]), output_key: template.response(gen.text)})
-                bar.update(len(batch))
-    summary = {"output_file": str(out), "records": len(records), "generated": len(todo), "rank": rank,
-               "world_size": world, "merged": False}
-    if world == 1:
-        _write_in_order(out, ids, [out])
-        summary["merged"] = True
-    elif rank == 0:
-        _wait_for_shards(out, ids, world, merge_timeout)
-        _write_in_order(out, ids, [out] + _shard_files(out, world))
-        for path in _shard_files(out, world):
-            path.unlink(missing_ok=True)
-        summary["merged"] = True
-    else:
-        _barrier()
-    return summary
-
-
-def _key(value: Any) -> Any:
-    return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value
-
-
-def check_unique_ids(records: list[dict], path: str | os.PathLike = "records") -> None:
-    """DataError (file:line: field "id") for an id seen before: resuming by id needs unique ids."""
-    from core.io import DataError
-
-    seen: dict[Any, Any] = {}
-    for rec in records:
-        k = _key(rec["id"])
-        if k in seen:
-            raise DataError(path, rec.get("__line__"), f"duplicate id {rec['id']!r} (first on line {seen[k]}); "
-                            "ids must be unique to resume", field="id")
-        seen[k] = rec.get("__line__", "?")
-
-
-def _shard_files(out: Path, world: int) -> list[Path]:
-    return [out.with_name(f"{out.name}.rank{r}") for r in range(world)]
-
-
-def _read_lenient(path: Path) -> dict[Any, dict]:
-    """id -> record of a JSONL file another process may be appending to (a torn last line is ignored)."""
-    found: dict[Any, dict] = {}
-    if not path.exists():
-        return found
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict) and "id" in rec:
-            found.setdefault(_key(rec["id"]), rec)
-    return found
-
-
-def _barrier() -> bool:
-    """torch.distributed barrier if a process group is initialised; False when there is none."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        return True
-    return False
-
-
-def _wait_for_shards(out: Path, ids: list[Any], world: int, timeout: float | None) -> None:
-    """Rank 0: barrier when a process group exists, else poll the shard files until every id is answered."""
-    if _barrier():
-        return
-    wanted, start = {_key(i) for i in ids}, time.monotonic()
-    while True:
-        have: set = set()
-        for path in [out] + _shard_files(out, world):
-            have.update(_read_lenient(path))
-        if wanted <= have:
-            return
-        if timeout is not None and time.monotonic() - start > timeout:
-            raise UserError(f"waited {timeout:.0f} s for the other ranks' shards of {out}; {len(wanted - have)} "
-                            "records are missing: rerun the same command to finish them")
-        time.sleep(0.5)
-
-
-def _write_in_order(out: Path, ids: list[Any], sources: list[Path]) -> None:
-    """Rewrite `out` (atomically) from `sources` in input order; records of other ids are kept at the end."""
-    from core.io import write_jsonl
-
-    found: dict[Any, dict] = {}
-    for path in sources:
-        for k, rec in _read_lenient(path).items():
-            found.setdefault(k, rec)
-    keys = [_key(i) for i in ids]
-    ordered = [found[k] for k in keys if k in found]
-    extra = [rec for k, rec in found.items() if k not in set(keys)]
-    write_jsonl(out, ordered + extra)

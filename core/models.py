@@ -159,6 +159,18 @@ def set_pad_token(tokenizer: Any, model: Any = None) -> None:
             generation_config.pad_token_id = tokenizer.pad_token_id
 
 
+def load_tokenizer(base_model: str | os.PathLike, *, trust_remote_code: bool = False) -> Any:
+    """The tokenizer of `base_model` alone (e.g. to see whether it has a chat template without loading weights)."""
+    path = check_model_path(base_model)
+    _check_remote_code(path, trust_remote_code)
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, KeyError, ImportError) as exc:
+        raise UserError(f"cannot load the tokenizer of '{path}': {_one_line(exc)}") from None
+
+
 def load_model_and_tokenizer(
     base_model: str | os.PathLike,
     *,
@@ -186,12 +198,9 @@ def load_model_and_tokenizer(
     quant = quantization_config(bits)
     _check_remote_code(path, trust_remote_code)
 
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-    except (OSError, ValueError, KeyError, ImportError) as exc:
-        raise UserError(f"cannot load the tokenizer of '{path}': {_one_line(exc)}") from None
+    tokenizer = load_tokenizer(path, trust_remote_code=trust_remote_code)
     kwargs: dict[str, Any] = {"dtype": torch_dtype, "trust_remote_code": trust_remote_code}
     if device_map is not None:
         kwargs["device_map"] = device_map

@@ -1,5 +1,6 @@
-"""core.generate: batched == one at a time, input order, stop strings, finish reasons, P-Tuning v2 prefix kept,
-resumable generate_to_file (crash + rerun), and sharding under torch.distributed.run."""
+"""core.generate: batched == one at a time, input order, stop strings, finish reasons, P-Tuning v2 prefix kept.
+The one local generation path above it (core.llm's hf backend + run_prompts, which replaced generate_to_file): every
+id once in input order, crash + rerun resumes from the raw file, and shards under torch.distributed.run."""
 
 import json
 import os
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import UserError
-from core.generate import GenOutput, generate, generate_to_file
+from core.generate import GenOutput, generate
+from core.llm import LLMConfig, create_backend, run_prompts
 from core.templates import get_template
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,11 +30,11 @@ def llama(toy_llama_path):
 @pytest.fixture(scope="module")
 def memorised():
     """(model, tokenizer, template, records) of a LoRA adapter on the toy LLaMA that memorised its records."""
+    from core.loader import load_for_inference
     from core.testing.adapters import memorised_adapter, memorised_records
-    from core.tuning import adapter_template, load_model_with_adapter
 
-    model, tokenizer, meta = load_model_with_adapter(None, memorised_adapter("llama", "lora"))
-    return model, tokenizer, adapter_template(meta), memorised_records()
+    loaded = load_for_inference(None, memorised_adapter("llama", "lora"))
+    return loaded.model, loaded.tokenizer, loaded.template, memorised_records()
 
 
 def prompts_of(template, tokenizer, records):
@@ -164,25 +166,41 @@ def read_jsonl(path):
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
 
 
-def test_generate_to_file_writes_every_record_in_input_order_with_the_answer(llama, tmp_path):
+def local(path, **kw):
+    """The hf backend on a local folder, text prompts sent verbatim (as InstructKGC/inference.py sends them)."""
+    return create_backend(LLMConfig(backend="hf", base_model=str(path), chat=False, no_cache=True, **kw))
+
+
+def items_of(records, template=None, tokenizer=None):
+    template = template or get_template("alpaca")
+    return [(r["id"], template.render(r["instruction"], r.get("input") or None, tokenizer)) for r in records]
+
+
+def test_local_path_answers_every_id_once_with_the_batched_answers(llama, toy_llama_path, tmp_path):
     model, tok = llama
-    template = get_template("alpaca")
-    records = records_for(5)
-    out = tmp_path / "out.json"
-    summary = generate_to_file(records, model, tok, template, out, batch_size=2, max_new_tokens=5, progress=False)
-    expected = generate(model, tok, prompts_of(template, tok, records), max_new_tokens=5, progress=False)
-    rows = read_jsonl(out)
-    assert [r["id"] for r in rows] == [r["id"] for r in records]
-    assert [r["output"] for r in rows] == [template.response(o.text) for o in expected]
-    assert all("__line__" not in r and r["input"] == f"text {i}" for i, r in enumerate(rows))
-    assert summary["generated"] == 5 and summary["merged"]
+    records, raw = records_for(5), tmp_path / "out.raw.jsonl"
+    items = items_of(records)
+    results = run_prompts(local(toy_llama_path, batch_size=2), items, raw, max_tokens=5)
+    expected = generate(model, tok, [p for _, p in items], max_new_tokens=5, progress=False)
+    assert list(results) == [r["id"] for r in records]  # input order
+    assert [results[r["id"]][0].text for r in records] == [o.text for o in expected]
+    assert sorted(r["id"] for r in read_jsonl(raw)) == sorted(r["id"] for r in records)
 
 
-def test_crash_after_two_batches_then_rerun_gives_every_id_exactly_once(llama, tmp_path, monkeypatch):
+def test_batches_are_sorted_by_token_length(toy_llama_path, tmp_path, monkeypatch):
     import core.generate as cg
 
-    model, tok = llama
-    records, out, calls = records_for(7), tmp_path / "out.json", []
+    batches, real = [], cg.generate
+    monkeypatch.setattr(cg, "generate", lambda *a, **k: (batches.append(list(a[2])), real(*a, **k))[1])
+    prompts = ["a", "a b c d e f g h i j k l", "a b", "a b c d e f", "a b c d e f g h i j", "a b c"]
+    run_prompts(local(toy_llama_path, batch_size=2), list(enumerate(prompts)), tmp_path / "raw.jsonl", max_tokens=2)
+    assert batches == [[prompts[1], prompts[4]], [prompts[3], prompts[5]], [prompts[2], prompts[0]]]
+
+
+def test_crash_after_two_batches_then_rerun_gives_every_id_exactly_once(toy_llama_path, tmp_path, monkeypatch):
+    import core.generate as cg
+
+    records, raw, calls = records_for(7), tmp_path / "out.raw.jsonl", []
     real = cg.generate
 
     def crashing(*args, **kwargs):
@@ -193,71 +211,64 @@ def test_crash_after_two_batches_then_rerun_gives_every_id_exactly_once(llama, t
 
     monkeypatch.setattr(cg, "generate", crashing)
     with pytest.raises(KeyboardInterrupt):
-        generate_to_file(records, model, tok, "alpaca", out, batch_size=2, max_new_tokens=4, progress=False)
-    assert len(read_jsonl(out)) == 4  # two whole batches survived
+        run_prompts(local(toy_llama_path, batch_size=2), items_of(records), raw, max_tokens=4)
+    assert len(read_jsonl(raw)) == 4  # two whole batches survived
 
     calls.clear()
     monkeypatch.setattr(cg, "generate", lambda *a, **k: (calls.append(len(a[2])), real(*a, **k))[1])
-    summary = generate_to_file(records, model, tok, "alpaca", out, batch_size=2, max_new_tokens=4, progress=False)
-    assert sum(calls) == 3 and summary["generated"] == 3  # only the missing ones
-    assert [r["id"] for r in read_jsonl(out)] == [r["id"] for r in records]
+    backend = local(toy_llama_path, batch_size=2)
+    run_prompts(backend, items_of(records), raw, max_tokens=4)
+    assert sum(calls) == 3 and backend.stats.sent == 3  # only the missing ones
+    assert sorted(r["id"] for r in read_jsonl(raw)) == sorted(r["id"] for r in records)
 
     calls.clear()
-    generate_to_file(records, model, tok, "alpaca", out, batch_size=2, max_new_tokens=4, progress=False)
-    assert calls == [] and len(read_jsonl(out)) == 7
+    results = run_prompts(local(toy_llama_path, batch_size=2), items_of(records), raw, max_tokens=4)
+    assert calls == [] and len(read_jsonl(raw)) == 7 and list(results) == [r["id"] for r in records]
 
 
-def test_duplicate_ids_are_refused_with_their_lines(llama, tmp_path):
-    records = records_for(3)
-    records[2]["id"] = "r0"
-    with pytest.raises(UserError, match=r'records:3: field "id": duplicate id .r0. \(first on line 1\)'):
-        generate_to_file(records, *llama, "alpaca", tmp_path / "o.json", progress=False)
-    assert not (tmp_path / "o.json").exists()
+def test_a_rank_above_zero_does_not_send_prompts(toy_llama_path, monkeypatch):
+    from core.llm.shards import Shards
 
-
-def test_shards_of_two_ranks_are_merged_in_input_order_by_rank_zero(llama, tmp_path):
-    model, tok = llama
-    records, out = records_for(5), tmp_path / "out.json"
-    one = generate_to_file(records, model, tok, "alpaca", out, batch_size=2, max_new_tokens=4, progress=False,
-                           rank=1, world_size=2)
-    assert not one["merged"] and sorted(r["id"] for r in read_jsonl(f"{out}.rank1")) == ["r1", "r3"]
-    zero = generate_to_file(records, model, tok, "alpaca", out, batch_size=2, max_new_tokens=4, progress=False,
-                            rank=0, world_size=2, merge_timeout=30)
-    assert zero["merged"] and zero["generated"] == 3
-    assert [r["id"] for r in read_jsonl(out)] == [r["id"] for r in records]
-    assert not list(tmp_path.glob("out.json.rank*"))
-    single = tmp_path / "single.json"
-    generate_to_file(records, model, tok, "alpaca", single, batch_size=5, max_new_tokens=4, progress=False)
-    assert read_jsonl(single) == read_jsonl(out)
+    backend = local(toy_llama_path)
+    backend.shards = Shards(rank=1, size=2)
+    assert backend.follower
+    with pytest.raises(UserError, match="only rank 0 sends prompts"):
+        backend.complete(["x"], max_tokens=2)
+    backend.shards = None
 
 
 TORCHRUN_SCRIPT = """
 import json, sys
-import torch.distributed as dist
-from core.generate import generate_to_file
-from core.models import load_model_and_tokenizer
-dist.init_process_group("gloo")
-model, tok = load_model_and_tokenizer(sys.argv[1])
-records = [{"id": i, "instruction": "Extract " * (i % 3 + 1), "input": str(i)} for i in range(5)]
-summary = generate_to_file(records, model, tok, "alpaca", sys.argv[2], batch_size=2, max_new_tokens=3,
-                           progress=False)
-print(json.dumps(summary))
-dist.destroy_process_group()
+from core.llm import LLMConfig, create_backend, run_prompts
+records = [(i, "Extract " * (i % 3 + 1) + str(i)) for i in range(5)]
+cfg = LLMConfig(backend="hf", base_model=sys.argv[1], chat=False, no_cache=True, batch_size=2)
+with create_backend(cfg) as llm:
+    if llm.follower:
+        llm.follow()
+        print(json.dumps({"rank": llm.shards.rank, "sent": llm.stats.sent}))
+    else:
+        results = run_prompts(llm, records, sys.argv[2], max_tokens=3)
+        print(json.dumps({"rank": 0, "sent": llm.stats.sent, "texts": [results[i][0].text for i in range(5)]}))
 """
 
 
-def test_torchrun_two_processes_with_gloo_merge_in_input_order(toy_llama_path, tmp_path):
-    script, out = tmp_path / "run.py", tmp_path / "out.json"
+def test_torchrun_two_processes_with_gloo_share_the_batches_and_rank_zero_writes(toy_llama_path, llama, tmp_path):
+    script, raw = tmp_path / "run.py", tmp_path / "out.raw.jsonl"
     script.write_text(TORCHRUN_SCRIPT, encoding="utf-8")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                           str(script), str(toy_llama_path), str(out)], capture_output=True, text=True, env=env,
+                           str(script), str(toy_llama_path), str(raw)], capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    summaries = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert sorted((s["rank"], s["merged"]) for s in summaries) == [(0, True), (1, False)]
-    assert [r["id"] for r in read_jsonl(out)] == [0, 1, 2, 3, 4]
-    assert not list(tmp_path.glob("out.json.rank*"))
+    reports = sorted((json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")),
+                     key=lambda r: r["rank"])
+    # 5 prompts in batches of 2 (longest first): rank 0 answers batches 0 and 2, rank 1 batch 1; rank 0 counts all
+    assert [(r["rank"], r["sent"]) for r in reports] == [(0, 5), (1, 2)]
+    prompts = ["Extract " * (i % 3 + 1) + str(i) for i in range(5)]
+    expected = generate(*llama, prompts, max_new_tokens=3, progress=False)
+    assert reports[0]["texts"] == [o.text for o in expected]
+    assert sorted(r["id"] for r in read_jsonl(raw)) == [0, 1, 2, 3, 4]
+    assert not list(tmp_path.glob("*.rank*"))
 
 
 def test_gen_output_is_a_plain_dataclass():

@@ -101,14 +101,13 @@ def test_permanent_failure_marks_the_record_failed_and_the_run_finishes_then_rer
     assert sorted(r["id"] for r in recs) == [0, 1, 2, 3] and all(r["error"] is None for r in recs)
 
 
-def test_rerun_warns_when_kept_answers_were_for_other_prompts(tmp_path, capsys):
+def test_rerun_asks_again_the_ids_whose_prompt_changed(tmp_path):
     raw = tmp_path / "raw.jsonl"
     with FakeOpenAI() as fake:
         run_prompts(make(fake, tmp_path), [(0, "old"), (1, "same")], raw)
-        capsys.readouterr()
         results = run_prompts(make(fake, tmp_path), [(0, "new"), (1, "same")], raw)
-    assert results[0][0].text == "echo: old" and fake.count == 2  # resume is by id
-    assert "1 ids in" in capsys.readouterr().err
+    assert results[0][0].text == "echo: new" and fake.count == 3  # only id 0 is asked again
+    assert sorted((r["id"], r["prompt"]) for r in lines(raw)) == [(0, "new"), (1, "same")]
 
 
 @pytest.mark.parametrize("body", [{"choices": None}, {"unexpected": 1}, ["not", "an", "object"]])
@@ -251,18 +250,38 @@ def test_model_none_without_base_url_asks_for_model():
 
 # ---- endpoints, requests ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("model, chat, endpoint", [
-    ("gpt-4o-mini", None, "chat/completions"),
-    ("text-davinci-003", None, "completions"),
-    ("gpt-3.5-turbo-instruct", None, "completions"),
-    ("ada", None, "completions"),
-    ("toy-llama-adapter", None, "chat/completions"),
+    ("gpt-4o-mini", None, "chat"),
+    ("text-davinci-003", None, "chat"),  # the model id is never guessed from: a silent server means chat
+    ("gpt-3.5-turbo-instruct", None, "chat"),
+    ("SmolLM2-135M-Instruct", None, "chat"),
     ("gpt-4o-mini", False, "completions"),
-    ("text-davinci-003", True, "chat/completions"),
+    ("text-davinci-003", False, "completions"),
+    ("SmolLM2-135M-Instruct", True, "chat"),
 ])
-def test_endpoint_is_chosen_by_flag_or_model_name(tmp_path, model, chat, endpoint):
+def test_endpoint_is_the_flag_else_chat_when_the_server_does_not_say(tmp_path, model, chat, endpoint):
+    """Defect 4: the choice came from a model-name regex. Now: --chat, else the server's /v1/models entry (FakeOpenAI's
+    says nothing: chat; core.serve's says, see tests/test_serve.py), never the name."""
+    with FakeOpenAI(models=(model,)) as fake:
+        backend = make(fake, tmp_path, model=model, chat=chat)
+        out = backend.complete(["say hi"])
+    path = "chat/completions" if endpoint == "chat" else "completions"
+    assert [p for p in fake.paths if p.startswith("POST")] == [f"POST /v1/{path}"] and out[0][0].text == "echo: say hi"
+    assert backend.endpoint == endpoint
+    assert ("GET /v1/models" in fake.paths) == (chat is None)  # only auto asks the server
+    assert f"({endpoint}: " in backend.describe()
+    assert ("set by --chat" if chat is not None else "the server does not say") in backend.describe()
+
+
+def test_a_cached_rerun_with_chat_auto_asks_the_server_nothing(tmp_path, capsys):
     with FakeOpenAI() as fake:
-        out = make(fake, tmp_path, model=model, chat=chat).complete(["say hi"])
-    assert fake.paths == [f"POST /v1/{endpoint}"] and out[0][0].text == "echo: say hi"
+        first = make(fake, tmp_path, model="fake-model")
+        run_prompts(first, [(0, "q")], tmp_path / "a.jsonl")
+        assert first.endpoint == "chat"
+        fake.reset()
+        backend = make(fake, tmp_path, model="fake-model")
+        again = run_prompts(backend, [(0, "q")], tmp_path / "b.jsonl")  # its summary line describes the backend
+    assert again[0][0].cached and fake.paths == []
+    assert backend.endpoint is None and "(endpoint: auto, the server not asked yet;" in capsys.readouterr().err
 
 
 def test_prompts_are_converted_for_the_endpoint(tmp_path):

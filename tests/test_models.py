@@ -159,3 +159,44 @@ def test_glm_loads_left_padded_by_default_with_its_own_pad(toy_glm_path):
 def test_bad_padding_side_is_a_user_error(toy_glm_path):
     with pytest.raises(UserError, match="padding_side must be 'left' or 'right'"):
         load_model_and_tokenizer(toy_glm_path, padding_side="middle")
+
+
+# ---- core.loader.load_for_inference: the one loader of base model + adapter + template --------------------------------
+@pytest.mark.parametrize("kind, template, source", [("glm", "chat_template", "tokenizer"), ("llama", "alpaca", "default")])
+def test_base_model_gets_its_tokenizers_chat_template_else_alpaca(toy_llama_path, toy_glm_path, kind, template, source):
+    """Defect 7: inference defaulted to alpaca even when the tokenizer has a chat template (core.serve did not)."""
+    from core.loader import load_for_inference
+
+    loaded = load_for_inference(str(toy_glm_path if kind == "glm" else toy_llama_path))
+    assert (loaded.template.name, loaded.source, loaded.knows_template) == (template, source, kind == "glm")
+    assert loaded.tokenizer.padding_side == "left" and not loaded.model.training and loaded.meta is None
+
+
+def test_adapter_brings_its_base_model_and_recorded_template():
+    from core.loader import load_for_inference
+    from core.testing.adapters import memorised_adapter
+
+    loaded = load_for_inference(None, memorised_adapter("llama", "lora"))
+    assert (loaded.template.name, loaded.source, loaded.meta["template"]) == ("alpaca", "adapter", "alpaca")
+    assert type(loaded.model).__name__.startswith("Peft")
+    forced = load_for_inference(None, memorised_adapter("llama", "lora"), "chatglm", force=True)
+    assert (forced.template.name, forced.source) == ("chatglm", "explicit")
+
+
+def test_a_disagreeing_template_fails_before_any_weights_load(monkeypatch):
+    import core.models
+    import core.tuning
+    from core.loader import load_for_inference
+    from core.testing.adapters import memorised_adapter
+
+    adapter = memorised_adapter("llama", "lora")
+
+    def never(*args, **kwargs):
+        raise AssertionError("weights loaded")
+
+    monkeypatch.setattr(core.tuning, "load_model_with_adapter", never)
+    monkeypatch.setattr(core.models, "load_model_and_tokenizer", never)
+    with pytest.raises(UserError, match="trained with prompt template 'alpaca', not 'chatglm'"):
+        load_for_inference(None, adapter, "chatglm")
+    with pytest.raises(UserError, match="no model: pass --base_model"):
+        load_for_inference(None, None)

@@ -255,3 +255,60 @@ def test_cli_with_an_unset_key_variable_is_a_one_line_error(toy_llama_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == \
         "error: --api_key_env NO_SUCH_KEY_VAR: that environment variable is empty or not set"
+
+
+@pytest.fixture(scope="module")
+def base_engines(toy_llama_path, toy_glm_path):
+    """Engines over the bare toy models, loaded the way `python -m core.serve --base_model ...` loads them: the toy
+    GLM's tokenizer has a chat template, the toy LLaMA's has none (so its template is the alpaca fallback)."""
+    from core.serve.__main__ import load_engine
+
+    engines = {"glm": load_engine(str(toy_glm_path)), "llama": load_engine(str(toy_llama_path))}
+    yield engines
+    for engine in engines.values():
+        engine.close()
+
+
+def test_models_entry_says_whether_the_model_knows_its_chat_template(served, base_engines):
+    server, _, _ = served
+    [card] = client(server).models.list().data
+    assert (card.id, card.model_extra["chat_template"], card.model_extra["template"]) == ("kgc", True, "alpaca")
+    for kind, (knows, template) in {"glm": (True, "chat_template"), "llama": (False, "alpaca")}.items():
+        app = create_app(base_engines[kind], model_name=kind)
+        status, raw = _in_process(app, "/v1/models")
+        assert status == 200
+        assert [(m["chat_template"], m["template"]) for m in json.loads(raw)["data"]] == [(knows, template)]
+
+
+def _in_process(app, path):
+    from starlette.testclient import TestClient
+
+    with TestClient(app) as http:
+        resp = http.get(path)
+        return resp.status_code, resp.content
+
+
+@pytest.mark.parametrize("kind, endpoint", [("glm", "chat"), ("llama", "completions")])
+def test_llm_backend_with_chat_auto_follows_what_the_server_says_not_the_model_name(base_engines, tmp_path,
+                                                                                    monkeypatch, kind, endpoint):
+    """Defect 4: a served model id containing `instruct` went to /v1/completions without its chat template. Now the
+    server's /v1/models entry decides: a model with a chat template gets chat, one without gets completions."""
+    from core.llm import LLMConfig, create_backend, run_prompts
+
+    monkeypatch.setenv("OPENAI_API_KEY", "unused")
+    engine = base_engines[kind]
+    name = f"toy-{kind}-135M-Instruct"
+    server = Server(create_app(engine, model_name=name))
+    try:
+        backend = create_backend(LLMConfig(base_url=server.base_url, model=name, no_cache=True))
+        msgs = [{"role": "user", "content": "Beijing is the capital of"}]
+        results = run_prompts(backend, [(0, msgs)], tmp_path / "raw.jsonl", max_tokens=6)
+        c = OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+        by_chat = c.chat.completions.create(model=name, messages=msgs, max_tokens=6).choices[0].message.content
+        by_text = c.completions.create(model=name, prompt=msgs[0]["content"], max_tokens=6).choices[0].text
+    finally:
+        server.stop()
+    assert backend.endpoint == endpoint and by_chat != by_text
+    assert results[0][0].text == (by_chat if endpoint == "chat" else by_text)
+    says = "has a chat template" if endpoint == "chat" else "has no chat template"
+    assert f"({endpoint}: the server says the model {says}" in backend.describe()

@@ -80,3 +80,31 @@ def test_chat_template_uses_the_tokenizer_and_needs_one():
     with pytest.raises(UserError, match="needs a tokenizer"):
         t.render("Extract")
     assert isinstance(t, Template)
+
+
+# ---- the one template rule (core.loader.choose_template) ----------------------------------------------------------
+def test_template_rule_adapter_then_tokenizer_chat_template_then_alpaca():
+    from core.loader import choose_template
+
+    alpaca, chatglm = get_template("alpaca"), get_template("chatglm")
+    assert choose_template(chatglm, None, False, has_chat_template=True) == (chatglm, "adapter")
+    assert choose_template(None, None, False, has_chat_template=True) == (get_template("chat_template"), "tokenizer")
+    assert choose_template(None, None, False, has_chat_template=False) == (alpaca, "default")
+    assert choose_template(None, "chatglm", False, has_chat_template=True) == (chatglm, "explicit")
+    assert choose_template(alpaca, "alpaca", False, has_chat_template=True) == (alpaca, "adapter")
+
+
+def test_an_explicit_template_other_than_the_adapters_is_an_error_unless_forced():
+    from core.loader import choose_template
+
+    with pytest.raises(UserError, match="trained with prompt template 'alpaca', not 'chatglm': drop"):
+        choose_template(get_template("alpaca"), "chatglm", False, has_chat_template=False)
+    assert choose_template(get_template("alpaca"), "chatglm", True) == (get_template("chatglm"), "explicit")
+
+
+def test_chat_template_asked_for_a_tokenizer_without_one_is_an_error():
+    from core.loader import choose_template
+
+    with pytest.raises(UserError, match="tokenizer has no chat template"):
+        choose_template(None, "chat_template", False, has_chat_template=False)
+    assert choose_template(None, "chat_template", False, has_chat_template=None)[1] == "explicit"  # server's business

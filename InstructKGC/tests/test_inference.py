@@ -1,5 +1,6 @@
 """InstructKGC/inference.py: fine-tuned adapter -> inference in a fresh process -> convert -> evaluate gives F1 = 1.0;
-SIGKILL mid-run then rerun gives every id once; the adapter's template is enforced; torchrun shards and merges."""
+SIGKILL mid-run then rerun gives every id once; the template rule (core.loader) is enforced; torchrun shares the
+batches. Local answers go through core.llm's hf backend + run_prompts (raw answers in <output stem>.raw.jsonl)."""
 
 import importlib.util
 import json
@@ -90,19 +91,20 @@ def test_finetuned_adapter_in_a_fresh_process_reproduces_the_targets_and_scores_
 
 def test_sigkill_after_the_first_batch_then_rerun_gives_every_id_exactly_once(adapter, records, tmp_path):
     src = write_input(tmp_path / "valid.json", records, copies=8)  # 40 records, 20 batches of 2
-    out = tmp_path / "pred.json"
+    out, raw = tmp_path / "pred.json", tmp_path / "pred.raw.jsonl"
     args = [SCRIPT, "--lora_weights", adapter, "--input_file", src, "--output_file", out, "--batch_size", 2,
             "--max_new_tokens", 64]
     proc = subprocess.Popen([sys.executable, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             cwd=ROOT, env=ENV)
     deadline = time.monotonic() + 120
-    while not (out.exists() and out.read_text(encoding="utf-8").count("\n") >= 2):
+    while not (raw.exists() and raw.read_text(encoding="utf-8").count("\n") >= 2):
         assert proc.poll() is None and time.monotonic() < deadline, "inference ended before the first batch"
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
-    partial = out.read_text(encoding="utf-8").count("\n")
+    partial = raw.read_text(encoding="utf-8").count("\n")
     assert 2 <= partial < 40, partial  # killed mid-run
+    assert not out.exists()  # the output is written whole at the end, never half
 
     again = run(args[1:])
     assert again.returncode == 0, again.stderr[-2000:]
@@ -110,21 +112,40 @@ def test_sigkill_after_the_first_batch_then_rerun_gives_every_id_exactly_once(ad
     ids = [r["id"] for r in read_jsonl(src)]
     assert [r["id"] for r in rows] == ids  # every id exactly once, in input order
     assert [r["output"] for r in rows] == [r["output"] for r in records] * 8
+    assert sorted(r["id"] for r in read_jsonl(raw)) == sorted(ids)  # and once in the raw answers
     assert f"{40 - partial} generated now" in again.stdout
 
 
-def test_a_template_other_than_the_adapters_is_refused_unless_forced(adapter):
-    inference = load_inference()
+def test_a_template_other_than_the_adapters_is_refused_unless_forced(adapter, tmp_path):
+    from core.loader import choose_template, recorded_template
     from core.tuning import read_adapter_meta
 
-    meta = read_adapter_meta(adapter)
+    recorded = recorded_template(read_adapter_meta(adapter))
     with pytest.raises(UserError, match="trained with prompt template 'alpaca', not 'chatglm'"):
-        inference._template(meta, "chatglm", None, False)
-    assert inference._template(meta, "chatglm", None, True).name == "chatglm"
-    assert inference._template(meta, None, "alpaca", False).name == "alpaca"
-    assert inference._template(None, None, None, False).name == "alpaca"
+        choose_template(recorded, "chatglm", False)
+    assert choose_template(recorded, "chatglm", True)[0].name == "chatglm"
+    assert choose_template(recorded, "alpaca", False)[0].name == "alpaca"
+    assert choose_template(None, None, False, has_chat_template=False)[0].name == "alpaca"
+    inference = load_inference()
     with pytest.raises(UserError, match="disagree"):
-        inference._template(meta, "alpaca", "chatglm", False)
+        inference.main(lora_weights=str(adapter), prompt_template_name="alpaca", prompt_template="chatglm",
+                       output_file=str(tmp_path / "never.json"))
+    assert not (tmp_path / "never.json").exists()
+
+
+def test_base_model_with_a_chat_template_is_prompted_with_it(toy_glm_path, tmp_path):
+    """Defect 7: inference defaulted to alpaca even when the tokenizer has a chat template."""
+    src, out = tmp_path / "valid.json", tmp_path / "pred.json"
+    src.write_text('{"id": 1, "instruction": "Extract triples.", "input": "Ann works for Acme."}\n', encoding="utf-8")
+    proc = run(["--base_model", toy_glm_path, "--input_file", src, "--output_file", out, "--max_new_tokens", 4])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "template chat_template" in proc.stdout
+    [raw] = read_jsonl(tmp_path / "pred.raw.jsonl")
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(toy_glm_path))
+    assert raw["prompt"] == tok.apply_chat_template([{"role": "user", "content": "Extract triples.\nAnn works for "
+                                                      "Acme."}], add_generation_prompt=True, tokenize=False)
 
 
 def test_cli_errors_are_one_line_and_write_no_output(adapter, tmp_path):
@@ -147,15 +168,23 @@ def test_cli_errors_are_one_line_and_write_no_output(adapter, tmp_path):
     assert not out.exists()
 
 
-def test_resuming_with_other_generation_settings_is_refused(tmp_path, monkeypatch):
+def test_rerun_with_another_template_asks_every_id_again_and_max_tokens_is_max_new_tokens(adapter, records,
+                                                                                          tmp_path, capsys):
+    """The sidecar that refused a resume with other settings is gone: run_prompts' one resume rule asks again every
+    id whose prompt changed (here: another template, forced)."""
     inference = load_inference()
-    out = tmp_path / "pred.json"
-    out.write_text('{"id": 1, "output": "(a,b,c)"}\n', encoding="utf-8")
-    settings = {"base_model": "m", "max_new_tokens": 256}
-    inference._check_run(out, settings)
-    inference._check_run(out, dict(settings))
-    with pytest.raises(UserError, match=r"started with other settings \(max_new_tokens differ"):
-        inference._check_run(out, {**settings, "max_new_tokens": 64})
+    src, out = write_input(tmp_path / "valid.json", records), tmp_path / "pred.json"
+    common = dict(lora_weights=str(adapter), input_file=str(src), output_file=str(out), batch_size=5)
+    inference.main(max_new_tokens=64, **common)
+    assert "(5 generated now; template alpaca)" in capsys.readouterr().out
+    inference.main(max_tokens=64, **common)
+    assert "(0 generated now; template alpaca)" in capsys.readouterr().out
+    assert [r["output"] for r in read_jsonl(out)] == [r["output"] for r in records]
+    inference.main(max_tokens=4, prompt_template_name="chatglm", force_template=True, **common)
+    assert "(5 generated now; template chatglm)" in capsys.readouterr().out
+    assert all(len(r["output"]) < len(g["output"]) for r, g in zip(read_jsonl(out), records, strict=True))
+    with pytest.raises(UserError, match="--max_new_tokens 64 and --max_tokens 4 disagree"):
+        inference.main(max_new_tokens=64, max_tokens=4, **common)
 
 
 def test_torchrun_two_processes_shard_the_records_and_merge_them_in_input_order(adapter, records, tmp_path):
@@ -166,17 +195,18 @@ def test_torchrun_two_processes_shard_the_records_and_merge_them_in_input_order(
                            str(out), "--batch_size", "2", "--max_new_tokens", "64"],
                           capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "merged from 2 processes" in proc.stdout
+    assert "(10 generated now, merged from 2 processes; template alpaca)" in proc.stdout
     rows = read_jsonl(out)
     assert [r["id"] for r in rows] == [r["id"] for r in read_jsonl(src)]
     assert [r["output"] for r in rows] == [r["output"] for r in records] * 2
+    assert sorted(r["id"] for r in read_jsonl(tmp_path / "pred.raw.jsonl")) == sorted(r["id"] for r in rows)
     assert not list(tmp_path.glob("pred.json.rank*"))
 
 
 def test_help_lists_the_seed_flags():
     proc = run(["--help"], env={**ENV, "PAGER": "cat"})
     for flag in ("--base_model", "--lora_weights", "--prompt_template", "--input_file", "--output_file",
-                 "--load_8bit", "--batch_size", "--max_new_tokens", "--do_sample"):
+                 "--load_8bit", "--batch_size", "--max_new_tokens", "--max_tokens", "--do_sample"):
         assert flag in proc.stdout + proc.stderr
 
 
@@ -214,5 +244,5 @@ def test_backend_openai_against_a_server_holding_the_adapter_gives_the_same_answ
     rows = read_jsonl(out)
     assert [(r["id"], r["output"]) for r in rows] == [(r["id"], r["output"]) for r in records]
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert any(p.name == "pred.json.raw.jsonl" for p in written)
+    assert any(p.name == "pred.raw.jsonl" for p in written)
     assert not [p for p in written if b"sk-test-never-written" in p.read_bytes()]

@@ -133,6 +133,12 @@ class Backend(ABC):
         """What, besides prompt and parameters, decides the answers (goes into the cache key)."""
         return {"backend": self.name, "model": self.model}
 
+    @property
+    def endpoint(self) -> str | None:
+        """How prompts reach the model: "chat" (messages, rendered by a chat/instruction template) or "completions"
+        (text verbatim); None where a backend has no such choice. Run reports record it."""
+        return None
+
     def describe(self) -> str:
         """One line for the progress bar / summary: how this backend sends requests."""
         return f"{self.name}:{self.model}"

@@ -32,9 +32,10 @@ class LLMConfig:
     base_url: str | None = field(default=None, metadata={
         "help": "OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1; None -> $OPENAI_BASE_URL or OpenAI"})
     chat: bool | None = field(default=None, metadata={
-        "help": "True: /v1/chat/completions, False: /v1/completions, None: chat unless the model id looks like a "
-                "completion model (*davinci*, *babbage*, *curie*, the word ada, *instruct*). hf backend: True renders every "
-                "prompt with the template; None: on with --lora_weights or --prompt_template_name"})
+        "help": "True: /v1/chat/completions, False: /v1/completions, None (auto): what the server's /v1/models says "
+                "(core.serve: chat when the model has a chat template or its adapter a recorded template), chat when "
+                "it does not say. hf backend: True renders every prompt with the template, False sends it verbatim, "
+                "None: chat when the template is the adapter's, --prompt_template_name or the tokenizer's own"})
     concurrency: int = field(default=8, metadata={"help": "requests in flight at once (openai backend)"})
     timeout: float = field(default=60.0, metadata={"help": "seconds one HTTP request may take before it is retried"})
     max_retries: int = field(default=5, metadata={
@@ -52,10 +53,15 @@ class LLMConfig:
     lora_weights: str | None = field(default=None, metadata={
         "help": "hf backend: adapter folder (LoRA or P-Tuning); its recorded template renders the prompts"})
     bits: int | None = field(default=None, metadata={"help": "hf backend: load the base model in 4 or 8 bits"})
+    dtype: str = field(default="auto", metadata={
+        "help": "hf backend: auto (bf16/fp16 on a GPU, fp32 on CPU), bf16, fp16 or fp32"})
     batch_size: int = field(default=8, metadata={"help": "hf backend: prompts per generate call"})
     prompt_template_name: str | None = field(default=None, metadata={
-        "help": "hf backend: template for the prompts when the adapter recorded none (default: alpaca; "
-                "chat_template for a base model with a tokenizer chat template)"})
+        "help": "hf backend: prompt template (alpaca, chatglm, chat_template or a .json path); default: the "
+                "adapter's, else the tokenizer's chat template, else alpaca; another than the adapter's needs "
+                "--force_template"})
+    force_template: bool = field(default=False, metadata={
+        "help": "hf backend: use --prompt_template_name although the adapter recorded another template"})
     api_key: str | None = field(default=None, repr=False, metadata={
         "help": "DEPRECATED: set OPENAI_API_KEY instead. Used for requests, never written anywhere"})
 
@@ -63,6 +69,7 @@ class LLMConfig:
         self.backend = str(self.backend).strip().lower()
         self.chat = _parse_bool(self.chat, "chat")
         self.no_cache = bool(_parse_bool(self.no_cache, "no_cache"))
+        self.force_template = bool(_parse_bool(self.force_template, "force_template"))
         for name in ("concurrency", "max_retries", "batch_size"):
             _check_number(self, name, int, minimum=1 if name != "max_retries" else 0)
         for name in ("timeout", "backoff", "backoff_max"):

@@ -1,6 +1,10 @@
 """OpenAI-compatible backend (OpenAI, vLLM, core.serve, ...): the real `openai` client, N requests in flight.
 
-    python -c "from core.llm import LLMConfig, create_backend; print(create_backend(LLMConfig(base_url='http://127.0.0.1:8000/v1', model='m')).describe())"
+    python -c "from core.llm import LLMConfig, create_backend; print(create_backend(LLMConfig(base_url='http://127.0.0.1:8000/v1', model='m', chat=True)).describe())"
+
+Chat or completions: `--chat true|false` decides; left out (auto), the server's /v1/models entry for the model
+decides where it says (core.serve's `chat_template` field: true when the model has a chat template or its adapter
+recorded a template), else chat. The model id is never guessed from (`endpoint` and `describe()` say what was used).
 
 The client's own retries are off (max_retries=0): this module retries 429 / 408 / 409 / 5xx / timeouts / connection
 errors itself, with exponential backoff and jitter, honouring Retry-After, and applies the client-side rpm / tpm
@@ -14,7 +18,6 @@ from __future__ import annotations
 import os
 import queue
 import random
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -26,15 +29,10 @@ from core.llm.config import LLMConfig
 from core.llm.limits import TokenBucket, backoff_delay, estimate_tokens, retry_after
 
 PLACEHOLDER_KEY = "EMPTY"  # what vLLM-style servers accept when they check no key
-_COMPLETION_MODEL = re.compile(r"davinci|babbage|curie|instruct|(^|[-_/.:])ada($|[-_/.:])", re.IGNORECASE)
 _DIRECT = ("max_tokens", "temperature", "top_p", "n", "stop", "seed", "presence_penalty", "frequency_penalty",
            "logit_bias", "user")
 _RETRY_STATUS = (408, 409, 429)
 
-
-def looks_like_completion_model(model: str) -> bool:
-    """True for ids of completion-only models (text-davinci-003, babbage-002, gpt-3.5-turbo-instruct, ada)."""
-    return bool(_COMPLETION_MODEL.search(model or ""))
 
 
 class OpenAIBackend(Backend):
@@ -56,6 +54,7 @@ class OpenAIBackend(Backend):
         self._has_base_url = base_url is not None
         self._model = config.model
         self._model_lock = threading.Lock()
+        self._listed: list[dict] | None = None  # the server's /v1/models entries, asked once
         self._reached = False  # has any request got an HTTP answer?
         self._rpm = TokenBucket(config.rpm) if config.rpm else None
         self._tpm = TokenBucket(config.tpm) if config.tpm else None
@@ -66,47 +65,95 @@ class OpenAIBackend(Backend):
         if self._model is None:
             with self._model_lock:
                 if self._model is None:
-                    self._model = self._first_model()
+                    if not self._has_base_url:
+                        raise UserError("pass --model (e.g. --model gpt-4o-mini); only a --base_url server is asked "
+                                        "for its models")
+                    ids = [m.get("id") for m in self._models(purpose="list")]
+                    if not ids:
+                        raise UserError(f"{self.base_url} lists no models: pass --model")
+                    self._model = str(ids[0])
         return self._model
 
-    def _first_model(self) -> str:
+    def _models(self, purpose: str) -> list[dict]:
+        """GET /v1/models once (retried while the server is starting up). `purpose` "list": any failure is a
+        UserError; "card": an HTTP error means the server does not say (empty list)."""
         import openai
 
-        if not self._has_base_url:
-            raise UserError("pass --model (e.g. --model gpt-4o-mini); only a --base_url server is asked for its models")
+        if self._listed is not None:
+            return self._listed
         for attempt in range(self.config.max_retries + 1):
             try:
-                ids = [m.id for m in self.client.models.list(timeout=self.config.timeout).data]
-                break
+                self._listed = [m.model_dump() for m in self.client.models.list(timeout=self.config.timeout).data]
+                return self._listed
             except openai.APIConnectionError as exc:  # a server still starting up: wait as for any request
                 if attempt == self.config.max_retries:
-                    raise UserError(f"cannot list the models of {self.base_url}: {self._scrub(_one_line(exc))}") from None
+                    error = self._scrub(_one_line(exc))
+                    if purpose == "card":
+                        raise UserError(f"cannot reach {self.base_url} (connection error: {error}): is the server "
+                                        "running?") from None
+                    raise UserError(f"cannot list the models of {self.base_url}: {error}") from None
                 time.sleep(backoff_delay(attempt, self.config.backoff, self.config.backoff_max))
             except openai.APIError as exc:
+                if purpose == "card":
+                    self._listed = []
+                    return self._listed
                 raise UserError(f"cannot list the models of {self.base_url}: {self._scrub(_one_line(exc))}") from None
-        if not ids:
-            raise UserError(f"{self.base_url} lists no models: pass --model")
-        return ids[0]
+        return []  # not reached
+
+    def card(self) -> dict:
+        """The server's /v1/models entry for this model ({} without --base_url or when it lists no such entry)."""
+        if not self._has_base_url:
+            return {}
+        model = self.model
+        with self._model_lock:
+            entries = self._models(purpose="card")
+        return next((m for m in entries if m.get("id") == model), {})
 
     @property
     def chat(self) -> bool:
+        """--chat when given; else what the server says (core.serve's `chat_template` field); else chat."""
         if self.config.chat is not None:
             return self.config.chat
-        return not looks_like_completion_model(self.model)
+        said = self.card().get("chat_template")
+        return said if isinstance(said, bool) else True
+
+    @property
+    def endpoint(self) -> str | None:
+        """Which endpoint the prompts went to: "chat" (/v1/chat/completions) or "completions" (/v1/completions);
+        None while --chat is auto and the server was not asked yet (nothing sent: every answer came from the cache)."""
+        if self._undecided():
+            return None
+        return "chat" if self.chat else "completions"
+
+    def _undecided(self) -> bool:
+        return self.config.chat is None and self._has_base_url and self._listed is None
+
+    def _why(self) -> str:
+        if self.config.chat is not None:
+            return "set by --chat"
+        if self._undecided():
+            return "auto, the server not asked yet"
+        said = self.card().get("chat_template")
+        if said is True:
+            return "the server says the model has a chat template"
+        if said is False:
+            return "the server says the model has no chat template"
+        return "the default: the server does not say"
 
     def identity(self) -> dict:
-        # the server is part of it: two servers may serve different weights under one model id ("kgc", "llama")
-        return {"backend": self.name, "base_url": self.base_url, "model": self.model, "chat": self.chat}
+        # the server is part of it: two servers may serve different weights under one model id ("kgc", "llama");
+        # chat as configured (None: the server's choice for this model), so a cached rerun asks the server nothing
+        return {"backend": self.name, "base_url": self.base_url, "model": self.model, "chat": self.config.chat}
 
     def describe(self) -> str:
         c = self.config
         limits = "".join(f", {n} {v:g}" for n, v in (("rpm", c.rpm), ("tpm", c.tpm)) if v)
-        return (f"openai:{self.model} @ {self.base_url} ({'chat' if self.chat else 'completions'}, concurrency "
+        return (f"openai:{self.model} @ {self.base_url} ({self.endpoint or 'endpoint'}: {self._why()}; concurrency "
                 f"{c.concurrency}{limits}, timeout {c.timeout:g}s, retries {c.max_retries})")
 
     # ---- sending ----------------------------------------------------------------------------------------------
     def _generate(self, prompts: Sequence[Prompt], params: dict) -> Iterator[tuple[int, list[Completion]]]:
-        self.model  # noqa: B018 -- resolve the model id (and fail early) before starting threads
+        self.model, self.chat  # noqa: B018 -- resolve model id and endpoint (and fail early) before starting threads
         jobs: queue.Queue = queue.Queue()
         results: queue.Queue = queue.Queue()
         stop = threading.Event()
@@ -184,8 +231,9 @@ class OpenAIBackend(Backend):
             raise UserError(f"{self.base_url} refused the API key (HTTP {status}): set OPENAI_API_KEY to a valid key")
         if status == 404:
             endpoint = "chat/completions" if self.chat else "completions"
+            hint = "; a completion-only model needs --chat false" if self.chat and self.config.chat is None else ""
             raise UserError(f"HTTP 404 from {self.base_url}{endpoint} for model '{self.model}': "
-                            f"{self._scrub(_status_message(exc))} (check --model, --base_url and --chat)")
+                            f"{self._scrub(_status_message(exc))} (check --model, --base_url and --chat{hint})")
 
     def _throttle(self, prompt: Prompt, params: dict, stop: threading.Event) -> bool:
         wait = 0.0

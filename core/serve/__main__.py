@@ -5,7 +5,9 @@
 Then any OpenAI client works, e.g. `OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="unused")`, or our own
 `--backend openai --base_url http://127.0.0.1:8000/v1`. Binds 127.0.0.1 unless --host says otherwise; with
 `--api_key_env VAR` every /v1 request must send `Authorization: Bearer $VAR` (the key is read from the environment
-only). Chat messages are rendered with the template the adapter was trained with.
+only). Chat messages are rendered with the template of core.loader's one rule (the adapter's recorded template, else
+the tokenizer's chat template, else alpaca); /v1/models says which (`template`) and whether the model knows it
+(`chat_template`: false only for the alpaca fallback), so `--chat auto` clients pick the right endpoint.
 """
 
 from __future__ import annotations
@@ -21,47 +23,17 @@ from core.errors import UserError
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def resolve_template(meta: dict | None, tokenizer: Any, name: str | None, force: bool = False) -> Any:
-    """The adapter's recorded template (an explicit other one only with force); without an adapter: `name`, else the
-    tokenizer's chat template if it has one, else alpaca."""
-    from core.templates import get_template
-    from core.tuning import adapter_template
-
-    recorded = adapter_template(meta) if meta else None
-    if recorded is not None and name and name != recorded.name and not force:
-        raise UserError(f"the adapter was trained with prompt template '{recorded.name}', not '{name}': drop "
-                        "--prompt_template_name, or pass --force_template")
-    if recorded is not None and not (name and force):
-        return recorded
-    return get_template(name or ("chat_template" if getattr(tokenizer, "chat_template", None) else "alpaca"))
-
-
 def load_engine(base_model: str | None, lora_weights: str | None = None, *, bits: int | None = None,
                 dtype: str = "auto", prompt_template_name: str | None = None, force_template: bool = False,
                 **engine_options: Any) -> Any:
-    """Load model (+ adapter) and wrap it in an Engine."""
+    """Load model (+ adapter) and its template with core.loader.load_for_inference and wrap them in an Engine."""
+    from core.loader import load_for_inference
     from core.serve.engine import Engine
 
-    meta = None
-    if lora_weights:
-        from core.tuning import load_model_with_adapter
-
-        model, tokenizer, meta = load_model_with_adapter(base_model or None, lora_weights, bits=bits, dtype=dtype,
-                                                         device_map=_device_map())
-    else:
-        from core.models import load_model_and_tokenizer
-
-        if not base_model:
-            raise UserError("no model: pass --base_model (and optionally --lora_weights)")
-        model, tokenizer = load_model_and_tokenizer(base_model, dtype=dtype, bits=bits, device_map=_device_map())
-    template = resolve_template(meta, tokenizer, prompt_template_name, force_template)
-    return Engine(model, tokenizer, template, **engine_options)
-
-
-def _device_map() -> Any:
-    import torch
-
-    return {"": 0} if torch.cuda.is_available() else None
+    loaded = load_for_inference(base_model or None, lora_weights or None, prompt_template_name or None,
+                                force_template, bits=bits, dtype=dtype)
+    return Engine(loaded.model, loaded.tokenizer, loaded.template, chat_template=loaded.knows_template,
+                  **engine_options)
 
 
 def main(
@@ -94,8 +66,8 @@ def main(
         default_max_tokens: max_tokens for requests that do not send one.
         bits: 4 or 8 to load the base model quantized (bitsandbytes).
         dtype: auto, bf16, fp16 or fp32.
-        prompt_template_name: chat template for a base model without adapter (default: the tokenizer's chat
-            template, else alpaca); with an adapter only together with --force_template.
+        prompt_template_name: template for chat messages (default: the adapter's, else the tokenizer's chat
+            template, else alpaca); another than the adapter's only together with --force_template.
         force_template: use --prompt_template_name although the adapter recorded another template.
         log_level: uvicorn log level (info, warning, error).
     """

@@ -138,7 +138,8 @@ def create_app(engine: Engine, api_key: str | None = None, model_name: str = "kg
 
     @app.get("/v1/models")
     async def models() -> dict:
-        return P.ModelList(data=[P.ModelCard(id=model_name)]).model_dump()
+        card = P.ModelCard(id=model_name, chat_template=engine.chat_template, template=engine.template.name)
+        return P.ModelList(data=[card]).model_dump()
 
     def check_model(name: str) -> None:
         if name != model_name:

@@ -65,11 +65,15 @@ def context_length(model: Any, tokenizer: Any) -> int | None:
 class Engine:
     """Wraps (model, tokenizer, template); `submit()` is thread-safe and returns a Future of list[GenOutput]."""
 
-    def __init__(self, model: Any, tokenizer: Any, template: Any, *, max_batch_size: int = 16,
-                 max_wait_ms: float = 5.0, max_queue: int = 1024, default_max_tokens: int = 256):
+    def __init__(self, model: Any, tokenizer: Any, template: Any, *, chat_template: bool | None = None,
+                 max_batch_size: int = 16, max_wait_ms: float = 5.0, max_queue: int = 1024,
+                 default_max_tokens: int = 256):
         if max_batch_size < 1:
             raise UserError(f"--max_batch_size must be >= 1 (got {max_batch_size})")
         self.model, self.tokenizer, self.template = model, tokenizer, template
+        # does the model know the template chat messages are rendered with (reported by /v1/models)? Not told:
+        # only when it is the tokenizer's own chat template
+        self.chat_template = bool(template.needs_tokenizer) if chat_template is None else bool(chat_template)
         self.max_batch_size, self.max_wait = max_batch_size, max_wait_ms / 1000.0
         self.default_max_tokens = default_max_tokens
         self.context_length = context_length(model, tokenizer)

@@ -138,6 +138,11 @@ class ModelCard(BaseModel):
     object: Literal["model"] = "model"
     created: int = Field(default_factory=now)
     owned_by: str = "kgllm"
+    chat_template: bool | None = Field(default=None, description=(
+        "true: /v1/chat/completions renders messages with a template this model knows (its tokenizer's chat "
+        "template, its adapter's recorded template, or one chosen explicitly); false: only the alpaca fallback, "
+        "send text to /v1/completions. core.llm's --chat auto follows it"))
+    template: str | None = Field(default=None, description="the template chat messages are rendered with")
 
 
 class ModelList(BaseModel):
