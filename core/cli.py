@@ -50,7 +50,7 @@ def register(name: str, target: str, help: str) -> Command:
 
 
 register("serve", "core.serve", "OpenAI-compatible server over a local model (+ adapter)")
-register("kg", "core.kg", "knowledge graph: build, export, load, query, stats")
+register("kg", "core.kg", "knowledge graph: build, export, load, query, stats, eval")
 register("toy", "core.toy", "build the tiny local toy models used by tests and the toy demo")
 register("models", "core.realmodels", "provision real small models offline (SmolLM2-135M-Instruct from its wheel)")
 register("extract", "core.extract", "documents in, a grounded knowledge graph out")

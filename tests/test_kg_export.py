@@ -76,13 +76,14 @@ def test_csv_matches_the_neo4j_admin_import_header_layout(graph, tmp_path):
         rels = list(csv.reader(fh))
     # neo4j-admin database import: a node file needs an :ID column (:LABEL optional, labels split by ';');
     # a relationship file needs :START_ID, :END_ID and :TYPE; typed properties are written name:type.
-    assert nodes[0] == [":ID", "name", ":LABEL"]
+    assert nodes[0] == [":ID", "name", "aliases", ":LABEL"]
     assert rels[0] == [":START_ID", ":END_ID", ":TYPE", "edge_id", "count:int", "provenance"]
     ids = [row[0] for row in nodes[1:]]
     assert len(ids) == len(set(ids)) == 15
     assert all(row[0] in ids and row[1] in ids for row in rels[1:]), "every relationship endpoint is a node"
-    assert all(row[2].split(";")[0] == "Entity" for row in nodes[1:])
-    assert all(len(row) == 3 for row in nodes) and all(len(row) == 6 for row in rels)
+    assert all(row[3].split(";")[0] == "Entity" for row in nodes[1:])
+    assert all(json.loads(row[2]) == [] for row in nodes[1:])  # no resolution, no case folding: no aliases
+    assert all(len(row) == 4 for row in nodes) and all(len(row) == 6 for row in rels)
 
 
 def test_csv_round_trip_through_the_csv_module(graph, tmp_path):
@@ -109,15 +110,17 @@ def test_cypher_script_is_one_statement_per_line_and_its_literals_read_back(grap
     with open(export(graph, "cypher", tmp_path / "g.cypher"), encoding="utf-8", newline="") as fh:
         lines = fh.read().split("\n")
     assert lines[-1] == "" and all(ln.startswith("//") or ln.endswith(";") for ln in lines[:-1])
-    node_re = re.compile(rf"^MERGE \(n:Entity \{{name: {_LIT}\}}\)((?: SET n:`(?:[^`]|``)+`)*);$")
+    node_re = re.compile(rf"^MERGE \(n:Entity \{{key: {_LIT}\}}\) SET n.name = {_LIT}, n.aliases = \[\]"
+                         r"((?: SET n:`(?:[^`]|``)+`)*);$")  # fmt: skip
     edge_re = re.compile(
-        rf"^MATCH \(h:Entity \{{name: {_LIT}\}}\), \(t:Entity \{{name: {_LIT}\}}\) "
+        rf"^MATCH \(h:Entity \{{key: {_LIT}\}}\), \(t:Entity \{{key: {_LIT}\}}\) "
         rf"MERGE \(h\)-\[r:`((?:[^`]|``)+)`\]->\(t\) SET r.count = (\d+), r.provenance = {_LIT};$"
     )
     names, edges = set(), {}
     for ln in lines:
         if m := node_re.match(ln):
-            names.add(cypher_unescape(m.group(1)))
+            assert m.group(1) == m.group(2), "no homonyms here: the key is the name"
+            names.add(cypher_unescape(m.group(2)))
         elif m := edge_re.match(ln):
             key = (cypher_unescape(m.group(1)), m.group(3).replace("``", "`"), cypher_unescape(m.group(2)))
             edges[key] = provs(json.loads(cypher_unescape(m.group(5))))

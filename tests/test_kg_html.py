@@ -125,3 +125,57 @@ def test_a_big_graph_draws_the_default_cap_of_2000_nodes(tmp_path):
     assert result["drawn_nodes"] == 2000 and result["total_nodes"] == 3000
     assert result["cap_text"].startswith("Showing 2000 of 3000 nodes")
     assert result["selected"] == "node 0" and "sentence 0" in result["sentences"]
+
+
+RESOLVE = ROOT / "tests" / "data" / "resolve" / "records.jsonl"
+CJK_FONTS = ('"Noto Sans CJK SC"', '"Source Han Sans SC"', '"PingFang SC"', '"Microsoft YaHei"', '"WenQuanYi Micro Hei"')
+
+
+def has_cjk_font():
+    fc = shutil.which("fc-list")
+    return bool(fc and subprocess.run([fc, ":lang=zh", "family"], capture_output=True, text=True).stdout.strip())
+
+
+def test_the_page_names_the_cjk_fonts_it_asks_for_in_its_one_font_stack(graph, tmp_path):
+    text = export(graph, "html", tmp_path / "graph.html").read_text(encoding="utf-8")
+    stack = re.search(r"html, body \{[^}]*font: 14px/1\.4 ([^;]+);", text).group(1)
+    assert all(font in stack for font in CJK_FONTS) and stack.endswith("sans-serif")
+    assert "px system-ui, sans-serif" not in text  # the canvas takes its font from the page, not a stack of its own
+
+
+@needs_chromium
+@pytest.mark.skipif(not has_cjk_font(), reason="no CJK font installed (apt-get install fonts-noto-cjk)")
+def test_chinese_names_render_as_real_glyphs_and_the_check_sees_tofu(tmp_path):
+    page = export(build_graph(RESOLVE, resolve=True, progress=False), "html", tmp_path / "g.html")
+    tofu = "\ue000\ue001\ue002\ue003"  # private-use characters: no font has them, every one draws the same box
+    hash_ = "#selftest&glyphs=" + quote(tofu, safe="")
+    res = chromium(tmp_path, page, hash_, "--dump-dom")
+    result = json.loads(html.unescape(re.search(r'<pre id="selftest"[^>]*>(.*?)</pre>', res.stdout, re.S).group(1)))
+    assert result["glyphs"] == {"北京大学": 4, tofu: 1}
+    assert all(font in result["font"] for font in CJK_FONTS)
+
+
+@needs_chromium
+def test_a_click_shows_the_node_aliases(tmp_path):
+    page = export(build_graph(RESOLVE, resolve=True, progress=False), "html", tmp_path / "g.html")
+    result = selftest(tmp_path, page, click="Ada Lovelace")
+    assert result["selected"] == "Ada Lovelace"
+    assert result["panel_text"].startswith("type: PERalso: Dr. Ada LovelaceAda Lovelase")
+    assert selftest(tmp_path, page, click="北京大学")["panel_text"].startswith("type: ORGalso: 北大")
+
+
+@needs_chromium
+def test_edges_are_labelled_with_their_relation_where_space_allows(tmp_path):
+    src = tmp_path / "r.jsonl"
+    pairs = [("Alpha", "knows", "Beta"), ("Gamma", "位于", "Delta"), ("Eps", "owns", "Zeta")]
+    src.write_text("".join(json.dumps({"id": i, "kg": [list(p)]}, ensure_ascii=False) + "\n" for i, p in enumerate(pairs)),
+                   encoding="utf-8")  # fmt: skip
+    result = selftest(tmp_path, export(build_graph(src, progress=False), "html", tmp_path / "small.html"))
+    assert sorted(result["edge_labels"]) == sorted(r for _, r, _ in pairs)  # three short edges, room for each label
+    big = tmp_path / "big.jsonl"
+    with open(big, "w", encoding="utf-8") as fh:  # 600 nodes, 1,200 edges: not every edge has room
+        for i in range(600):
+            fh.write(json.dumps({"id": i, "kg": [[f"n{i}", f"rel{i % 5}", f"n{(i + 1) % 600}"],
+                                                 [f"n{i}", "chord", f"n{(i * 7) % 600}"]]}) + "\n")  # fmt: skip
+    result = selftest(tmp_path, export(build_graph(big, progress=False), "html", tmp_path / "big.html"))
+    assert 0 < len(result["edge_labels"]) < result["drawn_edges"] == 1200

@@ -67,7 +67,17 @@ def unleash(tmp: Path, url: str):
     return cmd, ids, out / "raw.jsonl", [(out / "os.json", out / "no.json"), out / "parsed.jsonl"]
 
 
-CASES = {"LLMICL": llmicl, "CodeKGC": codekgc, "UnleashLLMRE": unleash}
+def instructkgc(tmp: Path, url: str):
+    source = ROOT / "InstructKGC" / "data" / "valid.json"
+    ids = [r["id"] for r in _json_array_or_lines(source)]
+    out = tmp / "out" / "pred.json"
+    cmd = [sys.executable, str(ROOT / "InstructKGC" / "inference.py"), "--backend", "openai", "--base_url", url,
+           "--model", "fake", "--input_file", str(source), "--output_file", str(out), "--concurrency", "1",
+           "--no_cache"]
+    return cmd, ids, out.with_name("pred.raw.jsonl"), [out]
+
+
+CASES = {"LLMICL": llmicl, "CodeKGC": codekgc, "UnleashLLMRE": unleash, "InstructKGC": instructkgc}
 
 
 def _raw_file(out_dir: Path, given: Path | None) -> Path:

@@ -5,11 +5,14 @@
     python -m core.kg load --input /tmp/kg/graph.jsonl --store /tmp/kg/store --replace
     python -m core.kg query --store /tmp/kg/store "SELECT ?name WHERE { ?e a kg:Entity ; rdfs:label ?name } LIMIT 5"
     python -m core.kg stats --input tests/data/kg/records.jsonl
+    python -m core.kg build --input tests/data/resolve/records.jsonl --output /tmp/kg/r.jsonl --resolve --merge_log /tmp/kg/merges.jsonl
+    python -m core.kg eval --gold tests/data/resolve/gold.jsonl --pred /tmp/kg/r.jsonl
 
 `--input` takes parsed record files from any case (several: `--input a.jsonl --input b.jsonl`, or `a.jsonl,b.jsonl`)
 or one graph file written by `build`. Build switches (wherever records are read): `--run`, `--model` (provenance
-labels; one, or a list with one per input), `--no_normalize` (keep names exactly as written), `--casefold`.
-See docs/kg.md.
+labels; one, or a list with one per input), `--no_normalize` (keep names exactly as written), `--casefold`,
+`--resolve` (entity resolution, off by default here: see docs/kg.md), `--decisions FILE` (resolution overrides;
+implies --resolve). See docs/kg.md.
 """
 
 from __future__ import annotations
@@ -22,12 +25,18 @@ from typing import Any
 from core.errors import UserError, cli_main
 
 
-def _graph(input: Any, run: Any, model: Any, no_normalize: bool, casefold: bool):
+def _graph(input: Any, run: Any, model: Any, no_normalize: bool, casefold: bool, resolve: bool = False,
+           decisions: Any = None, merge_log: Any = None, flag: str = "--input"):  # fmt: skip
     from core.kg import open_graph
 
     if input in (None, "", True):
-        raise UserError("--input is required: parsed record files (JSONL) or a graph file written by build")
-    return open_graph(input, run=run, model=model, normalize=not no_normalize, casefold=casefold)
+        raise UserError(f"{flag} is required: parsed record files (JSONL) or a graph file written by build")
+    if decisions is True or merge_log is True:
+        raise UserError("--decisions and --merge_log take a file path")
+    opts = {"run": run, "model": model, "normalize": not no_normalize, "casefold": casefold}
+    if resolve or decisions or merge_log:
+        opts.update(resolve=bool(resolve), decisions=decisions, merge_log=merge_log)
+    return open_graph(input, **opts)
 
 
 def _print_summary(summary: dict, limit: int = 20) -> None:
@@ -40,7 +49,8 @@ def _print_summary(summary: dict, limit: int = 20) -> None:
     print("{\n" + body + "\n}")
 
 
-def build(input=None, output=None, run=None, model=None, no_normalize=False, casefold=False, summary_path=None):
+def build(input=None, output=None, run=None, model=None, no_normalize=False, casefold=False, summary_path=None,
+          resolve=False, decisions=None, merge_log=None):  # fmt: skip
     """Records -> one graph written as JSONL to --output; prints the summary (and writes it to --summary_path).
 
     Args:
@@ -51,23 +61,28 @@ def build(input=None, output=None, run=None, model=None, no_normalize=False, cas
         no_normalize: keep names exactly as written (no width folding, no whitespace collapsing)
         casefold: also merge names and relations that differ only in case
         summary_path: also write the summary as JSON here
+        resolve: entity resolution (one node per entity: acronyms, titles, plurals, spellings, homonyms apart)
+        decisions: a decisions file (merge / keep apart / rename) that overrides resolution; implies --resolve
+        merge_log: write the merge log (JSONL: every merge with its rule, score, members and provenance) here
     """
     from core.io import write_json
     from core.kg import export
 
     if not output:
         raise UserError("--output is required (the graph JSONL to write)")
-    graph = _graph(input, run, model, no_normalize, casefold)
+    graph = _graph(input, run, model, no_normalize, casefold, resolve, decisions, merge_log)
     path = export(graph, "jsonl", output)
     summary = graph.summary()
     if summary_path:
         write_json(summary_path, summary)
     _print_summary(summary)
+    for line in (summary.get("resolution") or {}).get("decisions_unmatched", [])[:20]:
+        print(f"warning: {line}", file=sys.stderr)
     print(f"graph: {path} ({summary['nodes']} nodes, {summary['edges']} edges)", file=sys.stderr)
 
 
 def export(input=None, format="html", output=None, base_iri=None, max_nodes=2000, title="Knowledge graph",
-           run=None, model=None, no_normalize=False, casefold=False):  # fmt: skip
+           run=None, model=None, no_normalize=False, casefold=False, resolve=False, decisions=None):  # fmt: skip
     """Write the graph as jsonl | csv (Neo4j import folder) | cypher | ttl | nt | graphml | html to --output.
 
     Args:
@@ -81,6 +96,8 @@ def export(input=None, format="html", output=None, base_iri=None, max_nodes=2000
         model: build flag (see build)
         no_normalize: build flag (see build)
         casefold: build flag (see build)
+        resolve: build flag (see build)
+        decisions: build flag (see build)
     """
     from core.kg import export as write
     from core.kg import formats
@@ -89,13 +106,13 @@ def export(input=None, format="html", output=None, base_iri=None, max_nodes=2000
         raise UserError(f"--format must be one of {', '.join(formats())}, got {format!r}")
     if not output:
         raise UserError("--output is required (a file; a folder for --format csv)")
-    graph = _graph(input, run, model, no_normalize, casefold)
+    graph = _graph(input, run, model, no_normalize, casefold, resolve, decisions)
     path = write(graph, format, output, base_iri=base_iri, max_nodes=max_nodes, title=str(title))
     print(path)
 
 
 def load(input=None, store=None, base_iri=None, replace=False, run=None, model=None, no_normalize=False,
-         casefold=False):  # fmt: skip
+         casefold=False, resolve=False, decisions=None):  # fmt: skip
     """Put the graph into the embedded store at --store (pyoxigraph, on disk); --replace empties it first.
 
     Args:
@@ -107,12 +124,14 @@ def load(input=None, store=None, base_iri=None, replace=False, run=None, model=N
         model: build flag (see build)
         no_normalize: build flag (see build)
         casefold: build flag (see build)
+        resolve: build flag (see build)
+        decisions: build flag (see build)
     """
     from core.kg.store import load_store
 
     if not store:
         raise UserError("--store is required (a folder for the embedded store)")
-    graph = _graph(input, run, model, no_normalize, casefold)
+    graph = _graph(input, run, model, no_normalize, casefold, resolve, decisions)
     n = load_store(graph, store, base_iri=base_iri, replace=replace)
     print(f"loaded {n} RDF triples ({len(graph.nodes)} nodes, {len(graph.edges)} edges) into {store}")
 
@@ -134,7 +153,7 @@ def query(sparql=None, store=None, format="table"):
     print(render_result(run_query(store, sparql), format))
 
 
-def stats(input=None, run=None, model=None, no_normalize=False, casefold=False, top=10):
+def stats(input=None, run=None, model=None, no_normalize=False, casefold=False, top=10, resolve=False, decisions=None):
     """Print the summary of the graph built from --input (nothing is written).
 
     Args:
@@ -144,12 +163,55 @@ def stats(input=None, run=None, model=None, no_normalize=False, casefold=False, 
         no_normalize: build flag (see build)
         casefold: build flag (see build)
         top: how many top-degree entities to list
+        resolve: build flag (see build)
+        decisions: build flag (see build)
     """
-    graph = _graph(input, run, model, no_normalize, casefold)
+    graph = _graph(input, run, model, no_normalize, casefold, resolve, decisions)
     _print_summary(graph.summary(top=int(top)))
 
 
-COMMANDS = {"build": build, "export": export, "load": load, "query": query, "stats": stats}
+def eval_graph(gold=None, pred=None, schema=None, run_report=None, output=None, format="table", run=None, model=None,
+         no_normalize=False, casefold=False, resolve=False, decisions=None):  # fmt: skip
+    """Score a graph against a gold graph: node and edge P/R/F1 (strict and alias-aware, per relation), duplicates,
+    over-merges, grounding, schema conformance, cost per correct triple. Prints a table (or JSON).
+
+    Args:
+        gold: the gold graph: JSONL of entities (with aliases) and edges, or a graph file (see docs/kg.md)
+        pred: the graph to score: a graph file written by build, or parsed record files (built with the build flags)
+        schema: a schema file (core.schema JSON: entity_types, relation_types, relations) for schema conformance
+        run_report: a run report (JSON: requests, tokens or usage) for requests and tokens per correct triple
+        output: also write every figure as JSON here
+        format: table or json (what is printed)
+        run: build flag (see build)
+        model: build flag (see build)
+        no_normalize: build flag (see build)
+        casefold: build flag (see build)
+        resolve: build flag (see build)
+        decisions: build flag (see build)
+    """
+    from core.io import write_json
+    from core.kg.evaluate import evaluate, read_run_report, render_table
+    from core.kg.gold import read_gold
+
+    if format not in ("table", "json"):
+        raise UserError(f"--format must be table or json, got {format!r}")
+    if gold in (None, "", True):
+        raise UserError("--gold is required: the gold graph (JSONL of entities and edges, see docs/kg.md)")
+    gold_graph = read_gold(str(gold))
+    sch = None
+    if schema not in (None, ""):
+        from core.schema import Schema
+
+        sch = Schema.load(str(schema))
+    report = read_run_report(str(run_report)) if run_report not in (None, "") else None
+    graph = _graph(pred, run, model, no_normalize, casefold, resolve, decisions, flag="--pred")
+    result = evaluate(gold_graph, graph, sch, report)
+    if output:
+        write_json(output, result)
+    print(json.dumps(result, ensure_ascii=False, indent=1) if format == "json" else render_table(result))
+
+
+COMMANDS = {"build": build, "export": export, "load": load, "query": query, "stats": stats, "eval": eval_graph}
 
 
 def _merge_repeated(argv: list[str], flags: tuple[str, ...] = ("--input", "-i")) -> list[str]:

@@ -2,9 +2,10 @@
 
     python -m core.kg export --input tests/data/kg/records.jsonl --format cypher --output /tmp/kg/graph.cypher
 
-Run it with `cypher-shell -f graph.cypher` (or paste into the browser). Nodes are merged on `name` under the label
-`Entity` (a uniqueness constraint is created first) and get their types as extra labels; relationships are merged on
-(head, type, tail) and get `count` and `provenance` (a JSON string). Running the script twice changes nothing.
+Run it with `cypher-shell -f graph.cypher` (or paste into the browser). Nodes are merged on `key` under the label
+`Entity` (a uniqueness constraint is created first; the key is the name, or `name (TYPE)` for homonyms: see
+`Graph.keys`), get `name` and `aliases` (a list of the other surface forms) and their types as extra labels;
+relationships are merged on (head, type, tail) and get `count` and `provenance` (a JSON string). Running the script twice changes nothing.
 Strings are single-quoted Cypher literals (`\\`, `'`, line breaks and control characters escaped); labels and
 relationship types are back-quoted identifiers (a back-quote doubled), so any name is safe. Cypher has no escapes
 inside back-quotes, so a type or relationship name holding a line break is written as is and that statement spans
@@ -41,15 +42,17 @@ def cypher_name(text: str) -> str:
 def write_cypher(graph: Graph, out_path: Path, **_: object) -> Path:
     with atomic_write(out_path) as fh:
         fh.write("// Knowledge graph written by `python -m core.kg export --format cypher`; run: cypher-shell -f FILE\n")
-        fh.write("CREATE CONSTRAINT kg_entity_name IF NOT EXISTS FOR (n:Entity) REQUIRE n.name IS UNIQUE;\n")
-        names = [cypher_string(n.name) for n in graph.nodes]
-        for n, name in zip(graph.nodes, names, strict=True):
+        fh.write("CREATE CONSTRAINT kg_entity_key IF NOT EXISTS FOR (n:Entity) REQUIRE n.key IS UNIQUE;\n")
+        keys = [cypher_string(k) for k in graph.keys()]
+        for n, key in zip(graph.nodes, keys, strict=True):
             extra = "".join(f" SET n:{cypher_name(t)}" for t in n.types)
-            fh.write(f"MERGE (n:Entity {{name: {name}}}){extra};\n")
+            aliases = "[" + ", ".join(cypher_string(a) for a in n.aliases) + "]"
+            fh.write(f"MERGE (n:Entity {{key: {key}}}) SET n.name = {cypher_string(n.name)}, n.aliases = {aliases}"
+                     f"{extra};\n")  # fmt: skip
         for e in graph.edges:
             prov = cypher_string(json.dumps(e.provenance, ensure_ascii=False))
             fh.write(
-                f"MATCH (h:Entity {{name: {names[e.head]}}}), (t:Entity {{name: {names[e.tail]}}}) "
+                f"MATCH (h:Entity {{key: {keys[e.head]}}}), (t:Entity {{key: {keys[e.tail]}}}) "
                 f"MERGE (h)-[r:{cypher_name(e.relation)}]->(t) SET r.count = {e.count}, r.provenance = {prov};\n"
             )
     return out_path

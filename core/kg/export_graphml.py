@@ -2,7 +2,7 @@
 
     python -m core.kg export --input tests/data/kg/records.jsonl --format graphml --output /tmp/kg/graph.graphml
 
-Node attributes: `label` (the name), `types` (JSON list). Edge attributes: `label` (the relation), `count` (int),
+Node attributes: `label` (the name), `types` (JSON list), `aliases` (JSON list of the other surface forms). Edge attributes: `label` (the relation), `count` (int),
 `provenance` (JSON list of {record, file, line, text, run, model}). Read it back with
 `networkx.read_graphml(path, force_multigraph=True)`. XML 1.0 cannot hold the control characters U+0000-U+0008,
 U+000B, U+000C, U+000E-U+001F, U+FFFE, U+FFFF at all: in this format only they become U+FFFD; a carriage return is
@@ -28,6 +28,7 @@ KEYS = [
     ("d2", "edge", "label", "string"),
     ("d3", "edge", "count", "int"),
     ("d4", "edge", "provenance", "string"),
+    ("d5", "node", "aliases", "string"),
 ]
 
 
@@ -49,9 +50,10 @@ def write_graphml(graph: Graph, out_path: Path, **_: object) -> Path:
         fh.write('  <graph id="kg" edgedefault="directed">\n')
         for n in graph.nodes:
             types = xml_text(json.dumps(n.types, ensure_ascii=False))
+            aliases = xml_text(json.dumps(n.aliases, ensure_ascii=False))
             fh.write(
                 f'    <node id="{n.id}"><data key="d0">{xml_text(n.name)}</data>'
-                f'<data key="d1">{types}</data></node>\n'
+                f'<data key="d1">{types}</data><data key="d5">{aliases}</data></node>\n'
             )
         nodes = graph.nodes
         for e in graph.edges:

@@ -4,8 +4,10 @@
 
 One file: our own CSS and JavaScript (core/kg/html/) inlined, the data as JSON in a `<script type="application/json">`
 block (`<`, `>`, `&` written as \\u escapes so no name can close the block), and a Content-Security-Policy that
-forbids every network request. Pan (drag the background), zoom (wheel), drag nodes, click a node to list its edges and
-the sentences they came from, filter by relation type, search a node by name. Big graphs: only the `max_nodes`
+forbids every network request. Pan (drag the background), zoom (wheel), drag nodes, click a node to list its other
+names (aliases), its edges and the sentences they came from, filter by relation type, search a node by name or alias.
+Edges are labelled with their relation where the edge is long enough on screen and the label overlaps no other
+label. One font stack (view.css) serves page and canvas and names the CJK fonts it asks for. Big graphs: only the `max_nodes`
 (default 2,000) nodes with the most edges are drawn, with the edges among them, and the page says so; each edge lists
 at most `max_sources` (default 20) provenance entries and says how many more there are.
 """
@@ -61,7 +63,8 @@ def view_data(graph: Graph, max_nodes: int = 2000, max_sources: int = 20, title:
         "total_edges": len(graph.edges),
         "shown_nodes": len(order),
         "shown_edges": len(edges),
-        "nodes": [{"name": graph.nodes[i].name, "types": graph.nodes[i].types, "degree": deg[i]} for i in order],
+        "nodes": [{"name": graph.nodes[i].name, "types": graph.nodes[i].types, "aliases": graph.nodes[i].aliases,
+                   "degree": deg[i]} for i in order],  # fmt: skip
         "relations": list(relations),
         "edges": edges,
         "sources": src_rows,

@@ -4,7 +4,7 @@
 
 Line 1 is a header `{"type": "graph", "format": "kgllm-graph", "version": 1, "meta": {...}}` (how the graph was built,
 counts of records read/failed, the failed records listed). Then one line per node
-`{"type": "node", "id": "n0", "name": ..., "types": [...]}` and one per edge `{"type": "edge", "id": "e0", "head": name,
+`{"type": "node", "id": "n0", "name": ..., "types": [...], "aliases": [...]}` (aliases: the other surface forms) and one per edge `{"type": "edge", "id": "e0", "head": name,
 "relation": ..., "tail": name, "head_id": "n0", "tail_id": "n1", "count": 2, "provenance": [{"record", "file",
 "line", "text", "run", "model"}, ...]}`. `read_graph` gives back the identical Graph.
 """
@@ -25,7 +25,7 @@ def write_jsonl(graph: Graph, out_path: Path, **_: object) -> Path:
     with atomic_write(out_path) as fh:
         fh.write(dumps({"type": "graph", "format": FORMAT, "version": VERSION, "meta": graph.meta}) + "\n")
         for n in graph.nodes:
-            fh.write(dumps({"type": "node", "id": n.id, "name": n.name, "types": n.types}) + "\n")
+            fh.write(dumps({"type": "node", "id": n.id, "name": n.name, "types": n.types, "aliases": n.aliases}) + "\n")
         nodes = graph.nodes
         for e in graph.edges:
             h, t = nodes[e.head], nodes[e.tail]
@@ -66,7 +66,7 @@ def read_graph(path: str | Path) -> Graph:
                     graph.meta = rec.get("meta") or {}
                 elif kind == "node":
                     index[rec["id"]] = len(graph.nodes)
-                    graph.nodes.append(Node(rec["id"], rec["name"], list(rec.get("types") or [])))
+                    graph.nodes.append(Node(rec["id"], rec["name"], list(rec.get("types") or []), list(rec.get("aliases") or [])))
                 elif kind == "edge":
                     edge = Edge(rec["id"], index[rec["head_id"]], rec["relation"], index[rec["tail_id"]])
                     edge.provenance, edge.count = list(rec.get("provenance") or []), int(rec["count"])

@@ -5,7 +5,7 @@
 With base `B` (default http://example.org/kg/; it must be an absolute IRI, a `/` is added when it ends in neither
 `/` nor `#`) and every name percent-encoded as UTF-8 (`quote(name, safe="")`, so any string makes a valid IRI):
 
-    <B entity/NAME>   a kg:Entity, <B type/TYPE> ; rdfs:label "name" .
+    <B entity/NAME>   a kg:Entity, <B type/TYPE> ; rdfs:label "name" ; skos:altLabel "alias", ... .
     <B type/TYPE>     a rdfs:Class ; rdfs:label "type" .
     <B relation/REL>  a rdf:Property ; rdfs:label "relation" .          (relations are properties)
     <B entity/H> <B relation/R> <B entity/T> .                            (the fact itself)
@@ -13,7 +13,8 @@ With base `B` (default http://example.org/kg/; it must be an absolute IRI, a `/`
                       kg:count 2 ; kg:source <B source/0>, <B source/1> .
     <B source/0>      a kg:Source ; kg:record "id" ; kg:file "x.jsonl" ; kg:line 3 ; kg:text "..." ; kg:run ; kg:model .
 
-where `kg:` is `B vocab#`. Literals are escaped as N-Triples requires (`\\`, `"`, line breaks, control characters),
+where `kg:` is `B vocab#` and `skos:` is SKOS (`skos:altLabel`: the entity's other surface forms, one per alias).
+NAME is the node's name; homonyms (one name, several nodes) get `NAME (TYPE)` instead (see `Graph.keys`). Literals are escaped as N-Triples requires (`\\`, `"`, line breaks, control characters),
 so names with quotes, newlines, angle brackets, any script or emoji come back unchanged from any RDF parser.
 """
 
@@ -33,6 +34,7 @@ DEFAULT_BASE_IRI = "http://example.org/kg/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
 _BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _ESC = {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
 _ESC.update({c: f"\\u{c:04X}" for c in [*range(0x20), 0x7F] if c not in _ESC})
@@ -63,13 +65,13 @@ class Terms:
     def __init__(self, base: str, turtle: bool):
         self.base, self.turtle = base, turtle
         vocab = base + "vocab#"
-        self.prefixes = {"rdf": RDF, "rdfs": RDFS, "xsd": XSD, "kg": vocab}
+        self.prefixes = {"rdf": RDF, "rdfs": RDFS, "xsd": XSD, "skos": SKOS, "kg": vocab}
 
         def v(prefix: str, ns: str, local: str) -> str:
             return f"{prefix}:{local}" if turtle else f"<{ns}{local}>"
 
         self.a = "a" if turtle else f"<{RDF}type>"
-        self.label = v("rdfs", RDFS, "label")
+        self.label, self.alt_label = v("rdfs", RDFS, "label"), v("skos", SKOS, "altLabel")
         self.property, self.statement = v("rdf", RDF, "Property"), v("rdf", RDF, "Statement")
         self.rdfs_class = v("rdfs", RDFS, "Class")
         self.subject, self.predicate, self.object = (v("rdf", RDF, x) for x in ("subject", "predicate", "object"))
@@ -83,9 +85,10 @@ class Terms:
 
 def statements(graph: Graph, t: Terms) -> Iterator[tuple[str, list[tuple[str, str]]]]:
     """(subject, [(predicate, object), ...]) groups for the whole graph, in a stable order."""
-    node_iri = [t.iri("entity", n.name) for n in graph.nodes]
+    node_iri = [t.iri("entity", key) for key in graph.keys()]
     for n, iri in zip(graph.nodes, node_iri, strict=True):
-        yield iri, [(t.a, t.entity), *((t.a, t.iri("type", ty)) for ty in n.types), (t.label, literal(n.name))]
+        yield iri, [(t.a, t.entity), *((t.a, t.iri("type", ty)) for ty in n.types), (t.label, literal(n.name)),
+                    *((t.alt_label, literal(a)) for a in n.aliases)]  # fmt: skip
     for ty in dict.fromkeys(ty for n in graph.nodes for ty in n.types):
         yield t.iri("type", ty), [(t.a, t.rdfs_class), (t.label, literal(ty))]
     rel_iri: dict[str, str] = {}

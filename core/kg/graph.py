@@ -6,9 +6,12 @@ Normalisation (on by default, `normalize=False` switches it off): full-width/hal
 U+FF00-U+FFEF is replaced by its NFKC form, so `ＡＢＣ１（` -> `ABC1(` and half-width katakana become full width;
 nothing outside that block is touched), then runs of whitespace (newlines, tabs, U+3000, ...) collapse to one space
 and the ends are stripped. `casefold=True` also case-folds names and relations (off by default); the node keeps the
-first spelling seen. Identical (head, relation, tail) after normalisation are one edge: `count` is the number of
-distinct (input file, record id, run, model) that state it, each listed in the edge's `provenance`. Lone surrogates
+first spelling seen and lists the others as `aliases`. Identical (head, relation, tail) after normalisation are one
+edge: `count` is the number of distinct (input file, record id, run, model) that state it, each listed in the edge's
+`provenance` (with the triple's `grounding` when the record gives one, see core.kg.evidence). Lone surrogates
 (possible in JSON, impossible in UTF-8 files) become U+FFFD.
+
+`resolve=True` (or a `decisions` file): one node per entity that `core.extract.resolve` finds (core.kg.resolved).
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import UserError
 from core.io import DataError, iter_records
+from core.kg.evidence import doc_of, groundings
 from core.kg.readers import FAILED_STATUSES, Where, read_record
 
 _WIDTH = {c: unicodedata.normalize("NFKC", chr(c)) for c in range(0xFF00, 0xFFF0)}
 _WIDTH = {c: s for c, s in _WIDTH.items() if s != chr(c)}
+_WIDE = re.compile("[\uff00-\uffef]")  # the block _WIDTH folds: translate only names that hold one of its characters
 _SPACES = re.compile(r"\s+")
 MAX_LISTED = 50  # isolated nodes listed in the summary (all are counted)
 
@@ -34,7 +40,9 @@ MAX_LISTED = 50  # isolated nodes listed in the summary (all are counted)
 def normalize_name(text: str, normalize: bool = True, casefold: bool = False) -> str:
     """The graph's key for a name or relation: width folding + whitespace collapsing (+ case folding)."""
     if normalize:
-        text = _SPACES.sub(" ", text.translate(_WIDTH)).strip()
+        if _WIDE.search(text):
+            text = text.translate(_WIDTH)
+        text = _SPACES.sub(" ", text).strip()
     if casefold:
         text = text.casefold()
     return text
@@ -54,6 +62,7 @@ class Node:
     id: str
     name: str
     types: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)  # other surface forms of the entity
 
 
 @dataclass
@@ -73,6 +82,24 @@ class Graph:
     nodes: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def keys(self) -> list[str]:
+        """One unique key per node for formats that identify nodes by name (RDF IRIs, Cypher MERGE): the name, or
+        for homonyms (one name, several nodes) `name (type|type)` (then ` #2`, ` #3` ... while still taken)."""
+        counts = Counter(n.name for n in self.nodes)
+        taken = {n.name for n in self.nodes if counts[n.name] == 1}
+        keys = []
+        for n in self.nodes:
+            key = n.name
+            if counts[n.name] > 1:
+                key = base = f"{n.name} ({'|'.join(n.types) or 'untyped'})"
+                k = 1
+                while key in taken:
+                    k += 1
+                    key = f"{base} #{k}"
+                taken.add(key)
+            keys.append(key)
+        return keys
 
     def degrees(self) -> list[int]:
         deg = [0] * len(self.nodes)
@@ -108,6 +135,7 @@ class Graph:
             "normalize": m.get("normalize", True),
             "casefold": m.get("casefold", False),
             "inputs": m.get("inputs", []),
+            "resolution": m.get("resolution"),
         }
 
 
@@ -116,6 +144,8 @@ class GraphBuilder:
 
     def __init__(self, normalize: bool = True, casefold: bool = False):
         self.normalize, self.casefold = normalize, casefold
+        self._doc: str | None = None  # the document and provenance of the record being added
+        self._prov: dict | None = None
         self.graph = Graph(meta={"normalize": normalize, "casefold": casefold, "inputs": []})
         self._node_index: dict[str, int] = {}
         self._edge_index: dict[tuple[int, str, int], int] = {}
@@ -148,14 +178,20 @@ class GraphBuilder:
             if not key.strip():
                 return None
             idx = self._node_index[key] = len(self.graph.nodes)
-            shown = _no_surrogates(normalize_name(name, self.normalize) if self.normalize else name)
-            self.graph.nodes.append(Node(f"n{idx}", shown))
+            self.graph.nodes.append(Node(f"n{idx}", self._shown(name)))
+        elif self.casefold:
+            shown, node = self._shown(name), self.graph.nodes[idx]
+            if shown != node.name and shown not in node.aliases:
+                node.aliases.append(shown)
         if type_:
             t = self._type(type_)
             types = self.graph.nodes[idx].types
             if t and t not in types:
                 types.append(t)
         return idx
+
+    def _shown(self, name: str) -> str:
+        return _no_surrogates(normalize_name(name, self.normalize) if self.normalize else name)
 
     def add(self, rec: Any, path: str, line: int | None, run: str | None = None, model: str | None = None) -> None:
         """Add one record read from `path` at `line`; `run`/`model` label its provenance (else its own fields)."""
@@ -177,6 +213,8 @@ class GraphBuilder:
         for k, v in (("text", read.text), ("run", run), ("model", model)):
             if v is not None:
                 prov[k] = _no_surrogates(v)
+        self._doc, self._prov = doc_of(rec, rec_id), prov
+        grounded = groundings(rec, shape, len(read.mentions))
         for name, type_ in read.entities:
             self.node(name, type_)
         for i, m in enumerate(read.mentions):
@@ -186,17 +224,22 @@ class GraphBuilder:
                 self._counts["invalid_triples"] += 1
                 self._invalid.append({"file": fname, "line": line, "id": rec_id, "triple": i})
                 continue
-            ekey = (head, relation, tail)
-            eidx = self._edge_index.get(ekey)
-            if eidx is None:
-                eidx = self._edge_index[ekey] = len(self.graph.edges)
-                self.graph.edges.append(Edge(f"e{eidx}", head, relation, tail))
-            seen = (eidx, path, rec_id, run, model)
-            if seen not in self._seen:
-                self._seen.add(seen)
-                edge = self.graph.edges[eidx]
-                edge.provenance.append(prov)
-                edge.count += 1
+            this = {**prov, "grounding": grounded[i]} if grounded and grounded[i] else prov
+            self.edge(head, relation, tail, this, (path, rec_id, run, model))
+
+    def edge(self, head: int, relation: str, tail: int, prov: dict, source: tuple) -> None:
+        """One statement of (head, relation, tail) by `source` (path, record id, run, model): counted once per source."""
+        ekey = (head, relation, tail)
+        eidx = self._edge_index.get(ekey)
+        if eidx is None:
+            eidx = self._edge_index[ekey] = len(self.graph.edges)
+            self.graph.edges.append(Edge(f"e{eidx}", head, relation, tail))
+        seen = (eidx, *source)
+        if seen not in self._seen:
+            self._seen.add(seen)
+            edge = self.graph.edges[eidx]
+            edge.provenance.append(prov)
+            edge.count += 1
 
     def finish(self) -> Graph:
         meta = self.graph.meta
@@ -240,18 +283,34 @@ def build_graph(
     normalize: bool = True,
     casefold: bool = False,
     progress: bool | None = None,
+    resolve: bool = False,
+    decisions: str | os.PathLike | None = None,
+    merge_log: str | os.PathLike | None = None,
 ) -> Graph:
-    """One graph from one or more JSONL/JSON record files; `run`/`model` label provenance (one label or one per file)."""
+    """One graph from one or more JSONL/JSON record files; `run`/`model` label provenance (one label or one per file).
+
+    `resolve` (implied by `decisions`): one node per resolved entity (core.extract.resolve); `merge_log`: write the
+    merge log there (JSONL)."""
     from tqdm import tqdm
 
     files = split_paths(paths)
     if not files:
         raise DataError("--input", None, "no input files given")
     runs, models = _labels(run, len(files), "run"), _labels(model, len(files), "model")
+    resolving = bool(resolve) or decisions not in (None, "")
+    if merge_log not in (None, "") and not resolving:
+        raise UserError("--merge_log needs entity resolution: add --resolve")
     builder = GraphBuilder(normalize=normalize, casefold=casefold)
+    if resolving:
+        from core.kg.resolved import ResolvingBuilder
+
+        builder = ResolvingBuilder(normalize=normalize, casefold=casefold, decisions=decisions)
     for path, r, m in zip(files, runs, models, strict=True):
         builder.graph.meta["inputs"].append(str(path))
         disable = None if progress is None else not progress
         for line, rec in tqdm(iter_records(path), desc=f"kg build {Path(path).name}", unit=" rec", disable=disable):
             builder.add(rec, path, line, r, m)
-    return builder.finish()
+    graph = builder.finish()
+    if merge_log not in (None, ""):
+        builder.resolution.write_log(merge_log)
+    return graph

@@ -6,7 +6,7 @@
 The graph goes in as the N-Triples of `export --format nt` (same IRIs, same reification of provenance). The base IRI
 is remembered in the store (in the named graph <urn:kgllm:meta>, which default-graph queries do not see), so `query`
 can offer the prefixes `kg:` (vocabulary), `ent:` (entities), `rel:` (relations), `type:` (types) plus `rdf:`, `rdfs:`,
-`xsd:` without the user declaring them; a query that declares a prefix itself keeps its own.
+`xsd:`, `skos:` without the user declaring them; a query that declares a prefix itself keeps its own.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
-from core.kg.export_rdf import RDF, RDFS, XSD, check_base_iri, write_nt
+from core.kg.export_rdf import RDF, RDFS, SKOS, XSD, check_base_iri, write_nt
 from core.kg.graph import Graph
 
 META_GRAPH = "urn:kgllm:meta"
@@ -77,7 +77,7 @@ def _base_of(store: Any) -> str | None:
 
 
 def prefixes(base: str | None) -> dict[str, str]:
-    out = {"rdf": RDF, "rdfs": RDFS, "xsd": XSD}
+    out = {"rdf": RDF, "rdfs": RDFS, "xsd": XSD, "skos": SKOS}
     if base:
         out.update({"kg": base + "vocab#", "ent": base + "entity/", "rel": base + "relation/", "type": base + "type/"})
     return out

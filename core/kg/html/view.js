@@ -37,7 +37,13 @@
     radius[i] = Math.min(18, 4 + 1.6 * Math.sqrt(deg[i]));
   }
   var view = { tx: 0, ty: 0, s: 1, w: 300, h: 150 }, autoFit = true, alpha = 1, selected = -1, hover = -1;
-  var lastDrawn = { nodes: 0, edges: 0 }, MAX_LISTED = 300;
+  var lastDrawn = { nodes: 0, edges: 0, edgeLabels: [] }, MAX_LISTED = 300, MAX_EDGE_LABELS = 300;
+  var FONT = getComputedStyle(document.body).fontFamily || "sans-serif"; // the stack named in view.css
+  var labelOrder = []; // edges to label first: those between the best-connected nodes (nodes come sorted by degree)
+  for (k = 0; k < E; k++) labelOrder.push(k);
+  labelOrder.sort(function (a, b) {
+    return Math.max(D.edges[a][0], D.edges[a][1]) - Math.max(D.edges[b][0], D.edges[b][1]) || a - b;
+  });
 
   // ---- forces ---------------------------------------------------------------------------------------------------
   var cap = 4 * N + 8, cx = new Float64Array(cap), cy = new Float64Array(cap), cm = new Float64Array(cap);
@@ -166,6 +172,35 @@
     ap.lineTo(px - ax * head + ay * head * 0.45, py - ay * head - ax * head * 0.45);
     ap.closePath();
   }
+  function edgeLabelPass(boxes) { // the relation at an edge's middle, where the edge is long enough and nothing overlaps
+    var drawn = [];
+    ctx.font = 10 / view.s + "px " + FONT; ctx.textAlign = "center"; ctx.lineJoin = "round";
+    for (var j = 0; j < E && drawn.length < MAX_EDGE_LABELS; j++) {
+      var k = labelOrder[j], e = D.edges[k], s = e[0], t = e[1];
+      if (s === t || !shownRel[e[2]] || (selected >= 0 && s !== selected && t !== selected)) continue;
+      var dx = x[t] - x[s], dy = y[t] - y[s], len = Math.sqrt(dx * dx + dy * dy);
+      var text = D.relations[e[2]].replace(/\s+/g, " ");
+      if (text.length > 30) text = text.slice(0, 29) + "…";
+      var w = ctx.measureText(text).width * view.s, room = (len - radius[s] - radius[t]) * view.s;
+      if (room < w + 12) continue; // no space on this edge
+      var mx = (x[s] + x[t]) / 2 - dy * bend[k], my = (y[s] + y[t]) / 2 + dx * bend[k];
+      var lx = 0.25 * x[s] + 0.5 * mx + 0.25 * x[t], ly = 0.25 * y[s] + 0.5 * my + 0.25 * y[t];
+      var sx = view.tx + lx * view.s - w / 2, sy = view.ty + ly * view.s;
+      if (sx > view.w || sx + w < 0 || sy < -10 || sy > view.h + 10) continue;
+      var clash = false;
+      for (var b = 0; b < boxes.length && !clash; b++) {
+        var o = boxes[b];
+        clash = sx < o[0] + o[2] && o[0] < sx + w && Math.abs(sy - o[1]) < 12;
+      }
+      if (clash) continue;
+      boxes.push([sx, sy, w]);
+      ctx.lineWidth = 3 / view.s; ctx.strokeStyle = "rgba(247,248,250,0.9)"; ctx.strokeText(text, lx, ly);
+      ctx.fillStyle = color(e[2]); ctx.fillText(text, lx, ly);
+      drawn.push(D.relations[e[2]]);
+    }
+    ctx.textAlign = "start";
+    return drawn;
+  }
   function draw() {
     ctx.save(); ctx.clearRect(0, 0, view.w, view.h);
     ctx.translate(view.tx, view.ty); ctx.scale(view.s, view.s);
@@ -194,7 +229,7 @@
       ctx.fillStyle = i === selected ? "#e15759" : (near[i] ? "#f28e2b" : (selected >= 0 ? "#b8c2d6" : "#4e79a7"));
       ctx.fill(); ctx.lineWidth = 1.2 / view.s; ctx.strokeStyle = "#fff"; ctx.stroke(); drawnNodes++;
     }
-    ctx.fillStyle = "#1d2330"; ctx.font = 12 / view.s + "px system-ui, sans-serif"; ctx.textBaseline = "middle";
+    ctx.fillStyle = "#1d2330"; ctx.font = 12 / view.s + "px " + FONT; ctx.textBaseline = "middle";
     var boxes = [], nearCount = Object.keys(near).length;
     function label(n, force) { // skip a label that would overlap one already drawn (screen space), unless forced
       var name = D.nodes[n].name.replace(/\s+/g, " ");
@@ -214,8 +249,9 @@
       if (i === selected || i === hover) continue;
       if ((near[i] && nearCount <= 60) || radius[i] * view.s > 5) label(i, false);
     }
+    var edgeLabels = edgeLabelPass(boxes);
     ctx.restore();
-    lastDrawn = { nodes: drawnNodes, edges: drawnEdges };
+    lastDrawn = { nodes: drawnNodes, edges: drawnEdges, edgeLabels: edgeLabels };
   }
   var running = false;
   function frame() {
@@ -286,6 +322,11 @@
     var node = D.nodes[n];
     title.textContent = node.name;
     if (node.types.length) body.appendChild(el("div", "types", "type: " + node.types.join(", ")));
+    if (node.aliases && node.aliases.length) {
+      var al = el("div", "aliases", "also: ");
+      node.aliases.forEach(function (a) { al.appendChild(el("span", "alias", a)); });
+      body.appendChild(al);
+    }
     var listed = adj[n].filter(function (k) { return shownRel[D.edges[k][2]]; });
     var note = listed.length + " edge(s) shown";
     if (node.degree > adj[n].length) note += " of " + node.degree + " in the whole graph (the others lead to nodes not drawn)";
@@ -324,7 +365,8 @@
     q = q.trim().toLowerCase();
     if (!q) return [];
     var out = [];
-    for (i = 0; i < N && out.length < 20; i++) if (D.nodes[i].name.toLowerCase().indexOf(q) >= 0) out.push(i);
+    function hit(s) { return s.toLowerCase().indexOf(q) >= 0; }
+    for (i = 0; i < N && out.length < 20; i++) if (hit(D.nodes[i].name) || (D.nodes[i].aliases || []).some(hit)) out.push(i);
     return out;
   }
   search.addEventListener("input", function () {
@@ -362,6 +404,17 @@
   }
 
   // ---- self-test ------------------------------------------------------------------------------------------------
+  function distinctGlyphs(text) { // how many different pictures the page font draws for the characters of `text`:
+    var c = document.createElement("canvas"), g, seen = {}, n = 0; // missing glyphs (tofu boxes) all look the same
+    c.width = c.height = 40; g = c.getContext("2d");
+    Array.from(text).forEach(function (ch) {
+      g.clearRect(0, 0, 40, 40); g.fillStyle = "#000"; g.font = "28px " + FONT; g.textBaseline = "top"; g.fillText(ch, 4, 4);
+      var d = g.getImageData(0, 0, 40, 40).data, h = 0;
+      for (var p = 3; p < d.length; p += 4) h = (h * 31 + d[p]) | 0;
+      if (!(h in seen)) { seen[h] = 1; n++; }
+    });
+    return n;
+  }
   function selftest() {
     var params = new URLSearchParams(location.hash.slice(1)), target = 0, res = { ok: false };
     try {
@@ -374,6 +427,10 @@
       res.names = D.nodes.map(function (n) { return n.name; });
       res.relations = D.relations.slice();
       res.cap_text = document.getElementById("cap").hidden ? "" : document.getElementById("cap").textContent;
+      res.edge_labels = lastDrawn.edgeLabels.slice();
+      res.font = FONT;
+      res.glyphs = {};
+      ["北京大学", params.get("glyphs") || ""].forEach(function (t) { if (t) res.glyphs[t] = distinctGlyphs(t); });
       if (target >= 0 && N) {
         var r = canvas.getBoundingClientRect(), sx = r.left + view.tx + x[target] * view.s, sy = r.top + view.ty + y[target] * view.s;
         ["pointerdown", "pointerup"].forEach(function (type) {
