@@ -28,18 +28,6 @@ DEFAULT_MAX_NEW_TOKENS = 256
 API_FLAGS = ("timeout", "max_retries", "rpm", "tpm", "backoff", "backoff_max", "cache_dir")
 
 
-def _check_unique_ids(records: list[dict], path: str) -> None:
-    """DataError (file:line: field "id") for an id seen before: resuming by id needs unique ids."""
-    from core.io import DataError
-
-    seen: dict = {}
-    for rec in records:
-        if rec["id"] in seen:
-            raise DataError(path, rec.get("__line__"), f"duplicate id {rec['id']!r} (first on line "
-                            f"{seen[rec['id']]}); ids must be unique to resume", field="id")
-        seen[rec["id"]] = rec.get("__line__", "?")
-
-
 def _write(out: Path, records: list[dict], results: dict, template) -> int:
     """The output file (atomically): each record with `output`; a failed request leaves it empty and sets `error`."""
     from core.io import strip_private, write_jsonl
@@ -176,7 +164,9 @@ def main(
     if not records:
         raise UserError(f"{input_file}: no records")
     record_ids(records)
-    _check_unique_ids(records, input_file)
+    from core.pipeline import check_ids
+
+    check_ids(records, input_file)
     name = Path(lora_weights or base_model or str(model or "api")).name
     out = Path(output_file or HERE / "result" / f"{name}_{Path(input_file).stem}.json")
     raw = out.with_name(out.stem + ".raw.jsonl")

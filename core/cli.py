@@ -58,6 +58,8 @@ register("finetune", "InstructKGC/finetune.py", "InstructKGC: LoRA / P-Tuning v2
 register("inference", "InstructKGC/inference.py", "InstructKGC: batched inference with a local model or a server")
 register("convert", "InstructKGC/convert.py", "InstructKGC: model answers -> CCKS2023 triples")
 register("evaluate", "InstructKGC/evaluate.py", "InstructKGC: CCKS2023 F1 / Rouge-2 / score")
+register("iepile-convert", "InstructKGC/iepile_convert.py", "InstructKGC: records <-> IEPile instruction records")
+register("iepile-predict", "InstructKGC/iepile_predict.py", "InstructKGC: IEPile / OneKE inference, merge and score")
 register("codekgc", "CodeKGC/codekgc.py", "CodeKGC: triple extraction with code-style prompts")
 register("icl", "LLMICL/run.py", "LLMICL: in-context NER / RE / EE / RTE / data augmentation")
 register("re-icl", "UnleashLLMRE/gpt3ICL.py", "UnleashLLMRE: k-shot relation extraction (TACRED format)")

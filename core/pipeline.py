@@ -53,14 +53,15 @@ class Result:
 
 
 def check_ids(records: list[dict], path: str | Path = "records") -> None:
-    """Every record has a unique string or integer id (from `id`, else its position)."""
-    seen: set = set()
+    """Every record has a unique string or integer id (from `id`, else its position): resuming goes by id."""
+    seen: dict = {}
     for rec, rec_id in zip(records, record_ids(records), strict=True):
         if isinstance(rec_id, bool) or not isinstance(rec_id, (str, int)):
             raise DataError(path, rec.get("__line__"), "expected a string or an integer", field="id")
         if rec_id in seen:
-            raise DataError(path, rec.get("__line__"), f"duplicate id {rec_id!r}", field="id")
-        seen.add(rec_id)
+            raise DataError(path, rec.get("__line__"), f"duplicate id {rec_id!r} (first on line {seen[rec_id]}); "
+                            "ids must be unique to resume", field="id")
+        seen[rec_id] = rec.get("__line__", "?")
 
 
 def ask(backend: Any, items: Sequence[tuple[Any, Any]], files: RunFiles | Path, *, desc: str, **gen: Any) -> dict:

@@ -148,7 +148,9 @@ def _summary(desc: str, backend: Any, before: dict, total: int, skipped: int, fa
 
 def _warn_other_model(backend: Any, records: list[dict], raw_file: Path) -> None:
     """Say so when answers kept from an earlier run were made by another model."""
-    model = getattr(getattr(backend, "config", None), "model", None)
+    # the hf backend names base+adapter locally; an API backend's configured id (asking a server is not worth it here)
+    model = getattr(getattr(backend, "config", None), "model", None) or (
+        getattr(backend, "model", None) if getattr(backend, "name", "") == "hf" else None)
     others = sorted({str(r.get("model")) for r in records if r.get("model") not in (None, model)})
     if model and others:
         print(f"warning: answers in {raw_file} come from model(s) {', '.join(others)}, not {model}; "

@@ -26,13 +26,13 @@ from core.io import DataError, read_records
 
 OVERLONG_POLICIES = ("error", "truncate", "skip")
 IGNORE_INDEX = -100
-FIELDS = {"instruction": str, "input": str, "output": str}
+FIELDS = {"instruction": str, "output": str}  # `input` is optional (IEPile records have none)
 
 
 def read_instruction_records(path: str | os.PathLike, *, need_output: bool = True) -> list[dict]:
-    """Records with instruction, input (may be empty) and a non-empty output (all strings): DataError otherwise."""
-    required = dict(FIELDS) if need_output else {"instruction": str, "input": str}
-    records = read_records(path, required=required)
+    """Records with instruction, optional input and a non-empty output (all strings): DataError otherwise."""
+    required = dict(FIELDS) if need_output else {"instruction": str}
+    records = read_records(path, required=required, optional={"input": str})
     if not records:
         raise DataError(path, None, "no records")
     for rec in records:

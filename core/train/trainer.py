@@ -43,7 +43,9 @@ class TrainConfig:
     overlong: str = field(default="error", metadata={"help": "record longer than cutoff_len: error|truncate|skip"})
     train_on_inputs: bool = field(default=False, metadata={"help": "also train on the prompt tokens"})
     group_by_length: bool = field(default=False, metadata={"help": "batch records of similar length together"})
-    prompt_template_name: str = field(default="alpaca", metadata={"help": "template name or path to a .json"})
+    prompt_template_name: str | None = field(default=None, metadata={
+        "help": "template name (alpaca, chatglm, chat_template...) or a .json path; default: the tokenizer's chat "
+                "template when it has one, else alpaca (core.loader's one rule)"})
     tuning: TuningArgs = field(default_factory=TuningArgs, metadata={"help": "LoRA / P-Tuning v2 settings"})
     bits: int | None = field(default=None, metadata={"help": "4 or 8: quantize the base (QLoRA); 16/32: dtype"})
     dtype: str = field(default="auto", metadata={"help": "auto, bf16, fp16, fp32"})
@@ -239,7 +241,7 @@ def train(cfg: TrainConfig, callbacks: list | None = None) -> TrainResult:
 
     if not isinstance(cfg.tuning, TuningArgs):
         raise UserError("TrainConfig.tuning must be a core.tuning.TuningArgs")
-    template = get_template(cfg.prompt_template_name)
+    template = get_template(cfg.prompt_template_name) if cfg.prompt_template_name else None  # a bad name fails now
     base = check_model_path(cfg.base_model or build("llama"))
     sets = read_sets(cfg)
     cuda = _use_cuda(cfg.device)
@@ -256,6 +258,11 @@ def train(cfg: TrainConfig, callbacks: list | None = None) -> TrainResult:
         raise UserError(f"--deepspeed config '{cfg.deepspeed}' not found")
     resume = _resume_point(cfg)
     tokenizer = _load_tokenizer(base, cfg.trust_remote_code)
+    if template is None:
+        from core.loader import choose_template, has_chat_template
+
+        template = choose_template(None, None, False, has_chat_template(tokenizer))[0]
+        cfg.prompt_template_name = template.name
     train_set, valid_set, stats = encode_sets(cfg, sets, template, tokenizer)
 
     import transformers
