@@ -6,7 +6,7 @@ Each task module registers itself with `register_task(...)`; `get_task(name)` fi
 core/prompts; the one runner is core.pipeline.
 """
 
-from core.tasks import ccks, code, da, ee, iepile, ner, re, rte, tacred  # noqa: F401  (each module registers its task)
+from core.tasks import ccks, code, da, ee, iepile, kg, ner, re, rte, tacred  # noqa: F401  (each module registers its task)
 from core.tasks.base import TASKS, Task, get_task, register_task, task_names
 
 __all__ = ["TASKS", "Task", "get_task", "register_task", "task_names"]

@@ -1,0 +1,73 @@
+"""Documents in, a grounded knowledge graph out.
+
+    python -m core.extract --help
+    python -m core.extract --input examples/corpus/en --schema examples/corpus/en/schema.json --output out/extract_en --base_url http://127.0.0.1:8000/v1
+    kgllm extract --input examples/corpus/zh --schema examples/corpus/zh/schema.json --output out/extract_zh --backend hf --base_model PATH --passes 2
+
+Reads every document (.txt .md .json .jsonl .html .pdf; a folder recursively), cuts it into sentence-aware chunks
+under --chunk_tokens with --overlap_tokens, asks the model per (chunk, schema batch, pass) through the task of
+--task, grounds every head and tail to character offsets in its document, checks it against the schema, resolves
+entities and builds the graph (core.kg), every edge with its evidence. Rerunning the same command asks nothing that
+is already answered (raw.jsonl); files and the report: see core/extract/run.py and README "From documents".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+LLM_EXCLUDE = ("api_key",)  # the key comes from OPENAI_API_KEY only
+
+
+def _flags() -> list:
+    from core.extract.config import ExtractConfig
+    from core.flags import flags_of
+    from core.llm import LLMConfig
+
+    return [*flags_of(ExtractConfig), *flags_of(LLMConfig, exclude=LLM_EXCLUDE)]
+
+
+def _merge_inputs(argv: list[str]) -> list[str]:
+    """`--input a --input b` -> one `--input ["a","b"]` (a repeated flag otherwise keeps only its last value)."""
+    values, rest, i = [], [], 0
+    while i < len(argv):
+        if argv[i] == "--input" and i + 1 < len(argv):
+            values.append(argv[i + 1])
+            i += 2
+            continue
+        if argv[i].startswith("--input="):
+            values.append(argv[i][len("--input="):])
+        else:
+            rest.append(argv[i])
+        i += 1
+    if not values:
+        return argv
+    parts = [p.strip() for v in values for p in v.split(",") if p.strip()]
+    return [*rest, "--input", json.dumps(parts, ensure_ascii=False)]
+
+
+def main(**values: Any) -> dict:
+    import dataclasses
+
+    from core.extract.config import ExtractConfig
+    from core.extract.run import run
+    from core.llm import LLMConfig
+
+    own = {f.name for f in dataclasses.fields(ExtractConfig)}
+    config = ExtractConfig(**{k: v for k, v in values.items() if k in own})
+    config.check_required()
+    llm = LLMConfig.from_flags(**{k: v for k, v in values.items() if k not in own})
+    return run(config, llm=llm)
+
+
+def cli(argv: list[str] | None = None) -> Any:
+    from core.flags import run as run_flags
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    prog = "kgllm extract" if sys.argv and sys.argv[0].startswith("kgllm") else "python -m core.extract"
+    return run_flags(main, _flags(), _merge_inputs(argv), prog=prog, doc=__doc__)
+
+
+if __name__ == "__main__":
+    cli()
