@@ -179,6 +179,16 @@ def ptb_text(tokens: list[str]) -> str:
     return " ".join(_PTB.get(t.lower(), t) for t in tokens)
 
 
+def checked_tokens(data: Any, path: str, line: int | None) -> list[str]:
+    """The `token` list of a TACRED-style record (an object with a non-empty list of strings), else a DataError."""
+    if not isinstance(data, dict):
+        raise DataError(path, line, f"expected a JSON object, got {type(data).__name__}")
+    tokens = data.get("token")
+    if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) for t in tokens):
+        raise DataError(path, line, "expected a non-empty list of strings", field="token")
+    return tokens
+
+
 def _token_index(data: dict, name: str, n: int, path: str, line: int | None) -> int:
     value = data.get(name)
     if value is None:
@@ -243,11 +253,7 @@ class RESample:
         """A checked TACRED record: a non-empty token list, the four offsets inside it (end >= start), optional
         string relation / types; anything else is a DataError naming file, line and field."""
         path = str(path)
-        if not isinstance(data, dict):
-            raise DataError(path, line, f"expected a JSON object, got {type(data).__name__}")
-        tokens = data.get("token")
-        if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) for t in tokens):
-            raise DataError(path, line, "expected a non-empty list of strings", field="token")
+        tokens = checked_tokens(data, path, line)
         n = len(tokens)
         ss, se = _token_index(data, "subj_start", n, path, line), _token_index(data, "subj_end", n, path, line)
         os_, oe = _token_index(data, "obj_start", n, path, line), _token_index(data, "obj_end", n, path, line)

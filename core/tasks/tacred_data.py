@@ -18,7 +18,7 @@ from typing import Any
 
 from core.errors import UserError
 from core.io import DataError, iter_records, read_json
-from core.records import RESample
+from core.records import RESample, checked_tokens
 
 FORMATS = ("auto", "tacred", "ht")
 _BASE = ["COUNTRY", "IDEOLOGY", "LOCATION", "DATE", "PERSON", "NATIONALITY", "RELIGION", "CITY", "CAUSE_OF_DEATH",
@@ -33,11 +33,7 @@ def detect_format(first: Any) -> str:
 
 
 def _from_ht(rec: Any, path: Path, line: int) -> RESample:
-    if not isinstance(rec, dict):
-        raise DataError(path, line, f"expected a JSON object, got {type(rec).__name__}")
-    tokens = rec.get("token")
-    if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) for t in tokens):
-        raise DataError(path, line, "expected a non-empty list of strings", field="token")
+    tokens = checked_tokens(rec, str(path), line)
     n = len(tokens)
     spans: dict[str, Any] = {"token": tokens, "relation": rec.get("relation")}
     for key, side in (("h", "subj"), ("t", "obj")):
