@@ -1,4 +1,4 @@
-"""A schema: the entity types and relation types a run may produce, their descriptions and allowed patterns.
+"""A schema: the entity, relation and event types a run may produce, their descriptions and allowed patterns.
 
     python -c "from core.schema import Schema; print(Schema(['person'], ['work for']).to_dict())"
 
@@ -7,10 +7,16 @@ JSON layout (every key optional; README "From documents"); names as a list, [{"n
     {"entity_types": ["person", ...],
      "relation_types": ["work for", ...],
      "relations": {"work for": ["person", "organization"]},            # one head/tail type signature per relation
-     "patterns": [["person", "work for", "organization"], ...]}        # allowed (head type, relation, tail type)
+     "patterns": [["person", "work for", "organization"], ...],       # allowed (head type, relation, tail type)
+     "event_types": {"marry": ["person", "place"], ...}}              # event types and their argument roles (EE)
 Also read: a bare JSON list of relation names (a CCKS2023 instruction's candidate list), `{"schema": [names]}`
-(an IEPile instruction's schema), and IEPile's three-line schema file (line 1 entity types, line 2 relation types,
-line 3 an object). A relation named only in `relations` or `patterns` is added to the relation types.
+(an IEPile instruction's schema), one JSON object {event type: [roles]}, and IEPile's three-line schema file
+(zjunlp/IEPile's reader: line 1 `type_list`, line 2 `role_list`, line 3 `type_role_dict`; NER and RE files: entity
+types, relation types, {}; EE files: event types, all roles, {event type: [roles]}). A relation named only in
+`relations` or `patterns` is added to the relation types.
+
+`labels(task)` is what an IE task asks about (core.iepile): NER the entity types, RE the relation types, EE the event
+types (their roles in `events`); a schema that names one kind only -- a bare list of names -- gives those to any task.
 
 `check(head_type, relation, tail_type)` names what breaks the schema (an unknown relation or type, a pattern that
 does not fit); `batches(n)` splits a large schema into schemas of at most n relation types each (IEPile's
@@ -26,6 +32,7 @@ from dataclasses import dataclass, field
 from core.io import DataError, read_json
 
 NAMES_HELP = "expected a list of non-empty strings"
+KEYS = {"entity_types", "relation_types", "relations", "patterns", "schema", "event_types"}
 
 
 @dataclass
@@ -36,6 +43,7 @@ class Schema:
     patterns: list[tuple[str, str, str]] = field(default_factory=list)
     entity_descriptions: dict[str, str] = field(default_factory=dict)
     relation_descriptions: dict[str, str] = field(default_factory=dict)
+    events: dict[str, list[str]] = field(default_factory=dict)  # event type -> its argument roles (IEPile EE)
 
     def __post_init__(self) -> None:
         for name, items in (("entity_types", self.entity_types), ("relation_types", self.relation_types)):
@@ -55,6 +63,14 @@ class Schema:
             for typ in (head, tail):
                 if self.entity_types and typ not in self.entity_types:
                     raise ValueError(f'patterns: entity type "{typ}" of "{rel}" is not in entity_types')
+
+    def labels(self, task: str) -> list[str]:
+        """The names an IE task (NER, RE, EE) asks about; a schema that names one kind only gives those to any."""
+        own = {"NER": self.entity_types, "RE": self.relation_types, "EE": list(self.events)}[task]
+        if own:
+            return list(own)
+        kinds = [k for k in (self.entity_types, self.relation_types, list(self.events)) if k]
+        return list(kinds[0]) if len(kinds) == 1 else []
 
     def has_entity_type(self, name: str) -> bool:
         return not self.entity_types or name in self.entity_types
@@ -114,6 +130,8 @@ class Schema:
             out["relations"] = {k: list(v) for k, v in self.signatures.items()}
         if self.patterns:
             out["patterns"] = [list(p) for p in self.patterns]
+        if self.events:
+            out["event_types"] = {k: list(v) for k, v in self.events.items()}
         return out
 
     @classmethod
@@ -122,8 +140,11 @@ class Schema:
             data = {"relation_types": data}  # a CCKS2023 candidate relation list
         if isinstance(data, dict) and "schema" in data and "relation_types" not in data:
             data = {**data, "relation_types": data["schema"]}  # an IEPile instruction's schema
+        if isinstance(data, dict) and data and not set(data) & KEYS and all(isinstance(v, list) for v in data.values()):
+            data = {"event_types": data}  # {event type: [roles]}
         if not isinstance(data, dict):
             raise DataError(path, None, "a schema must be a JSON object")
+        events = _events(data.get("event_types") or {}, path, None)
         lists, descriptions = {}, {}
         for key in ("entity_types", "relation_types"):
             lists[key], descriptions[key] = _names(data.get(key, []), path, key)
@@ -146,7 +167,7 @@ class Schema:
                 lists["relation_types"].append(rel)
         try:
             return cls(lists["entity_types"], lists["relation_types"], sigs, patterns, descriptions["entity_types"],
-                       descriptions["relation_types"])
+                       descriptions["relation_types"], events)
         except ValueError as exc:
             raise DataError(path, None, str(exc)) from None
 
@@ -187,13 +208,33 @@ def _named(names: list[str], descriptions: dict[str, str]) -> list:
     return [{"name": n, "description": descriptions[n]} if n in descriptions else n for n in names]
 
 
+def _events(value: object, path: str | os.PathLike, line: int | None) -> dict[str, list[str]]:
+    """{event type: [roles]} from that object or a list of event type names (no roles)."""
+    if isinstance(value, list):
+        value = {name: [] for name in _names(value, path, "event_types")[0]}
+    if not isinstance(value, dict):
+        raise DataError(path, line, "expected a list of event types or an object {event type: [roles]}",
+                        field="event_types")
+    for name, roles in value.items():
+        if not (isinstance(roles, list) and all(isinstance(r, str) and r.strip() for r in roles)):
+            raise DataError(path, line, f"the roles of {name!r}: {NAMES_HELP}", field="event_types")
+    return {name: list(dict.fromkeys(roles)) for name, roles in value.items()}
+
+
 def _iepile_lines(path: str | os.PathLike) -> dict | None:
-    """IEPile's schema file: JSON lines [entity types], [relation types], {...}; None when the file is not one."""
+    """IEPile's schema file: JSON lines type_list, role_list, type_role_dict (see the module docstring); None when
+    the file is not one."""
     try:
-        lines = [ln for ln in open(path, encoding="utf-8-sig").read().split("\n") if ln.strip()]
-        values = [json.loads(ln) for ln in lines]
+        lines = [(i, ln) for i, ln in enumerate(open(path, encoding="utf-8-sig").read().split("\n"), 1) if ln.strip()]
+        values = [json.loads(ln) for _, ln in lines]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
-    if 2 <= len(values) <= 3 and isinstance(values[0], list) and isinstance(values[1], list):
-        return {"entity_types": values[0], "relation_types": values[1]}
-    return None
+    if not (2 <= len(values) <= 3 and isinstance(values[0], list) and isinstance(values[1], list)):
+        return None
+    for (i, _), value, key in zip(lines, values[:2], ("entity_types", "relation_types"), strict=False):
+        if not all(isinstance(x, str) for x in value):
+            raise DataError(path, i, NAMES_HELP, field=key)
+    if len(values) == 3 and values[2]:  # an EE file: event types, all roles, {event type: [roles]}
+        events = _events(values[2], path, lines[2][0])
+        return {"event_types": {t: events.get(t, []) for t in dict.fromkeys([*values[0], *events])}}
+    return {"entity_types": values[0], "relation_types": values[1]}

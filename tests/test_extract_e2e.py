@@ -93,7 +93,7 @@ def run(tmp: Path, language: str, oracle: GoldOracle, name: str = "out", **optio
 def corpus_run(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"extract_{request.param}")
     report, out, count = run(tmp, request.param, GoldOracle.from_gold(CORPUS / "gold.json", perturb=PERTURB,
-                                                                      extra=EXTRA))
+                                                                      extra=EXTRA), formats="html,ttl")
     return request.param, report, out, count
 
 
@@ -198,6 +198,28 @@ def test_every_edge_keeps_document_chunk_span_and_sentence(corpus_run):
                 p["head_grounding"] != "exact"
 
 
+def test_the_rdf_export_carries_every_edges_evidence(corpus_run):
+    import rdflib
+
+    language, _, out, _ = corpus_run
+    g = rdflib.Graph()
+    g.parse(out / "graph.ttl", format="turtle")
+    kg = rdflib.Namespace("http://example.org/kg/vocab#")
+    sources = {}
+    for source in g.subjects(rdflib.RDF.type, kg.Source):
+        props = {str(p).split("#", 1)[1]: o.toPython() for p, o in g.predicate_objects(source) if str(p).startswith(kg)}
+        sources[props["record"]] = props
+    provs = [p for e in read_graph(out / "graph.jsonl").edges for p in e.provenance]
+    assert len(provs) == len(sources) > 10
+    for p in provs:
+        s = sources[p["record"]]
+        assert (s["document"], s["chunk"], s["text"]) == (p["document"], p["chunk"], p["text"])
+        for key in ("span", "head_span", "tail_span"):
+            assert [s[f"{key}_start"], s[f"{key}_end"]] == p[key]
+        for key in ("head_mention", "tail_mention", "head_grounding", "tail_grounding"):
+            assert s[key] == p[key]
+
+
 def test_keep_switches_put_flagged_facts_in_the_graph(tmp_path):
     oracle = GoldOracle.from_gold(CORPUS / "gold.json", extra=EXTRA)
     report, out, _ = run(tmp_path, "en", oracle, keep_ungrounded=True, keep_invalid=True, formats="")
@@ -213,3 +235,45 @@ def test_without_resolution_nodes_are_the_names_as_written(tmp_path):
     said = {(f["head"], f["relation"], f["tail"]) for f in load_facts(CORPUS / "gold.json") if f["file"][:2] == "en"}
     assert edges_of(out) == said and report["resolution"] == "off"
     assert not (out / "merges.jsonl").exists()
+
+
+class CodeOracle:
+    """Answers `--task code` prompts from the gold: the facts whose evidence is in the prompt's docstring (the
+    passage) and whose relation the prompt declares as a class (its schema batch), written as CodeKGC's
+    `extract = Extract([...])` with the prompt's own entity classes (in a fence on the chat endpoint)."""
+
+    def __init__(self):
+        self.gold = GoldOracle.from_gold(CORPUS / "gold.json")
+        self.prompts: list[str] = []
+        self.declared: list[set[str]] = []
+
+    def __call__(self, body: dict) -> str:
+        import ast
+
+        from core.tasks.code_schema import extract_code, schema_from_code
+
+        prompt = FakeOpenAI.prompt_of(body)
+        code = prompt[prompt.index("from typing import List"):]
+        declared = schema_from_code(code)
+        passage = ast.parse(code).body[-1].value.value[1:-1]  # the docstring `""" text """`, read as Python reads it
+        facts = [f for f in self.gold.facts_for(passage) if f["relation"] in declared.relations]
+        self.prompts.append(prompt)
+        self.declared.append(set(declared.relations))
+        answer = extract_code(facts, declared)
+        return f"```python\n{answer}\n```" if "messages" in body else answer
+
+
+@pytest.mark.parametrize("chat", [None, False], ids=["chat-endpoint", "completions-endpoint"])
+def test_a_document_goes_through_the_code_task(tmp_path, chat):
+    from core.schema import Schema
+
+    oracle = CodeOracle()
+    report, out, count = run(tmp_path, "en", oracle, task="code", formats="", chat=chat)
+    assert edges_of(out) == gold_triples("en")
+    assert report["task"] == "code" and report["requests"] == count == report["chunks"] * report["schema_batches"]
+    assert report["failed"] == 0 and report["status"] == {"ok": count}  # a one-statement fence is ok too
+    batches = [set(b.relation_types) for b in Schema.load(CORPUS / "schema.en.json").batches(SETTINGS["schema_batch"])]
+    assert len(batches) == 3 and all(d in batches for d in oracle.declared)  # each prompt declares one batch
+    assert all(p.startswith("You are a Python coding assistant.") for p in oracle.prompts) == (chat is False)
+    mentions = jsonl(out / "mentions.jsonl")
+    assert mentions and all(m["kept"] and m["head_type"] and m["tail_type"] for m in mentions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,22 @@ def test_token_estimate_counts_cjk_characters_and_four_other_characters_a_token(
     assert estimate_tokens("abcdefgh") == 2 and estimate_tokens("abcdefghi") == 3
     assert estimate_tokens("鲁迅ab") == 3  # 2 CJK + ceil(2 / 4)
     assert language_of("鲁迅，原名周树人。English words here too") == "cn" and language_of("Hello world.") == "en"
+
+
+def test_chunking_and_the_tokens_per_minute_limit_share_one_estimate():
+    from core.llm.limits import estimate_tokens as request_tokens
+    from core.llm.limits import text_tokens
+    from core.llm.openai_backend import OpenAIBackend
+
+    assert estimate_tokens is text_tokens  # one function, not two that agree today
+    zh = "北京大学是中国的一所大学。"  # 12 CJK characters + the full stop "。" (CJK punctuation: 1 other character)
+    assert text_tokens(zh) == 12 + 1 and estimate_tokens(zh) == 13
+    assert request_tokens(zh, max_tokens=100) == 13 + 100  # was len // 4 = 3 prompt tokens: 4x too low for Chinese
+    en = "Ada Lovelace was born in London."  # 32 characters, no CJK
+    assert text_tokens(en) == 8 and request_tokens(en, max_tokens=10, n=2) == 8 + 20
+    assert request_tokens("", max_tokens=None) == 1 + 16
+    chat = [{"role": "user", "content": zh}, {"role": "user", "content": en}]  # joined by a blank line: +2 others
+    assert OpenAIBackend._estimate(chat, {"max_tokens": 5}) == 12 + math.ceil((1 + 2 + 32) / 4) + 5
 
 
 def test_chunks_keep_whole_sentences_under_the_budget_with_overlap():
@@ -212,3 +229,26 @@ def test_kg_task_runs_through_the_one_pipeline(tmp_path):
     assert result.metrics["triple"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "gold": 1, "pred": 1, "correct": 1}
     row = json.loads(files.parsed.read_text(encoding="utf-8"))
     assert row["status"] == "ok" and row["triples"][0]["tail_type"] == "location"
+
+
+def test_the_code_task_writes_a_schema_batch_and_a_passage_as_code_and_gleans_in_comments():
+    task = get_task("code")
+    schema = Schema.from_dict({"entity_types": ["person", "location"], "relation_types": ["born in", "died in"],
+                               "patterns": [["person", "born in", "location"], ["person", "died in", "location"]]})
+    batch = schema.batches(1)[0]
+    code = task.document_prompt('Ann was born in "Oslo".', batch, "en", chat=False)
+    assert code.startswith("from typing import List\n") and code.endswith('\n\n""" Ann was born in "Oslo". """\n')
+    assert "class born_in(Rel):" in code and "died_in" not in code and "class location(Entity):" in code
+    messages = task.document_prompt('Ann was born in "Oslo".', batch, "en")  # the pipeline does not say: chat form
+    assert [m["role"] for m in messages] == ["system", "user"] and messages[1]["content"].endswith("\n\n" + code)
+    found = [{"head": "Ann", "head_type": "person", "relation": "born in", "tail": "Oslo", "tail_type": "location"}]
+    again = task.document_prompt("x", batch, "en", found=found, chat=False)
+    assert ("\n\n# These facts were already extracted from the passage:\n"
+            "# extract = Extract([Triple(person('Ann'), Rel('born in'), location('Oslo')),])\n"
+            "# Some facts may have been missed. Give only facts that are not listed above, in the same form; write "
+            'nothing if none is missing.\n\n""" x """\n') in again
+    assert task.document_stop("en") == ['\n"""'] and task.document_stop("en", chat=False) == ['\n"""', "\nextract"]
+    code_x = get_extractor("code")
+    parsed = code_x.parse("```python\nextract = Extract([Triple(person('Ann'), Rel('born in'), location('Oslo'))])\n```",
+                          "Ann was born in Oslo.", batch)
+    assert parsed.status == "ok" and facts(parsed.pred) == (found, 0)

@@ -2,6 +2,7 @@
 answer parsing, merging the batches of an input, IEPile's micro F1 per task and source, the OneKE template."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,8 @@ from core.io import DataError
 from core.records import INVALID, OK, UNPARSABLE
 from core.tasks import get_task
 from core.templates import get_template
+
+ROOT_CORPUS = Path(__file__).resolve().parents[1] / "examples" / "corpus"
 
 NER_EN = ("You are an expert in named entity recognition. Please extract entities that match the schema definition "
           "from the input. Return an empty list if the entity type does not exist. Please respond in the format of "
@@ -104,7 +107,7 @@ def test_random_negatives_come_only_from_the_schema_minus_the_gold_and_the_seed_
                              random_sort=True)
         asked = _asked(recs)
         assert sorted(asked).count("t03") == 1 and asked.count("t07") == 1 and len(set(asked)) == len(asked)
-        assert set(asked) - {"t03", "t07"} <= set(SCHEMA12.types) - {"t03", "t07"}
+        assert set(asked) - {"t03", "t07"} <= set(SCHEMA12.labels("NER")) - {"t03", "t07"}
         assert recs == to_train_records([sample], "NER", "en", SCHEMA12, split_num=4, seed=seed, neg_ratio=0.4,
                                      random_sort=True)
         draws.add(tuple(asked))
@@ -114,7 +117,7 @@ def test_random_negatives_come_only_from_the_schema_minus_the_gold_and_the_seed_
 def test_neg_ratio_one_asks_everything_zero_only_the_gold_and_nothing_for_an_input_without_gold():
     gold = sample_of({"text": "a", "entity": [ent("a", "t05")]}, "NER")
     empty = sample_of({"text": "c", "entity": []}, "NER")
-    assert sorted(_asked(to_train_records([gold], "NER", "en", SCHEMA12, neg_ratio=1))) == SCHEMA12.types
+    assert sorted(_asked(to_train_records([gold], "NER", "en", SCHEMA12, neg_ratio=1))) == SCHEMA12.labels("NER")
     assert _asked(to_train_records([gold], "NER", "en", SCHEMA12, neg_ratio=0)) == ["t05"]
     assert to_train_records([empty], "NER", "en", SCHEMA12, neg_ratio=0) == []
     assert len(_asked(to_train_records([empty], "NER", "en", SCHEMA12, neg_ratio=0.01, seed=3))) == 1  # at least one
@@ -152,10 +155,10 @@ ROUND = [
 @pytest.mark.parametrize("seed", [0, 1])
 def test_round_trip_records_to_iepile_and_back_keeps_every_item(task, recs, seed):
     samples = [sample_of(r, task, i) for i, r in enumerate(recs)]
-    schema = Schema(["date", "location", "person", "work", "作者", "出生地", "死亡地"],
-                    {"marry": ["person", "place"], "die": ["victim", "time"], "attack": ["target"]})
+    schema = Schema(["date", "location", "person", "work", "作者", "出生地", "死亡地"])
     if task == "EE":
-        schema = Schema(["attack", "die", "marry"], schema.roles)
+        schema = Schema(["attack", "die", "marry"],
+                        {"marry": ["person", "place"], "die": ["victim", "time"], "attack": ["target"]})
     train = to_train_records(samples, task, "en", schema, split_num=1, seed=seed, random_sort=True)
     back = samples_from_iepile([dict(r, __line__=i) for i, r in enumerate(train)])
     key = lambda items: sorted(json.dumps(i, sort_keys=True, ensure_ascii=False) for i in items)  # noqa: E731
@@ -297,3 +300,34 @@ def test_task_sentences_and_model_templates():
     assert llama2.startswith("[INST] <<SYS>>\nYou are a helpful, respectful and honest assistant.")
     assert llama2.endswith("<</SYS>>\n\n" + prompt + " [/INST]")
     assert get_template("oneke").response(get_template("oneke").render(prompt) + '{"person": []}') == '{"person": []}'
+
+
+def test_iepile_uses_the_one_schema_of_core_and_reads_iepiles_three_line_files_per_task(tmp_path):
+    import core.schema
+    from core.iepile import batches
+
+    assert not isinstance(batches.Schema, type)  # a constructor of core.schema.Schema, not a second schema class
+    assert type(Schema(["a"])) is core.schema.Schema and type(read_schema(ROOT_CORPUS / "schema.en.json")) is \
+        core.schema.Schema
+    # IEPile's reader: line 1 type_list, line 2 role_list, line 3 type_role_dict; RE asks line 2 (its relations)
+    re_file = tmp_path / "re_schema.json"
+    re_file.write_text('["人物", "地点"]\n["出生地", "配偶"]\n{}\n', encoding="utf-8")
+    sample = sample_of({"id": 1, "text": "鲁迅出生于绍兴。", "relation": [rel("鲁迅", "出生地", "绍兴")]}, "RE")
+    asked = [json.loads(r["instruction"])["schema"] for r in to_test_records([sample], "RE", "zh",
+                                                                               read_schema(re_file), split_num=-1)]
+    assert asked == [["出生地", "配偶"]]  # not the entity types of line 1
+    ner = sample_of({"id": 1, "text": "鲁迅", "entity": [ent("鲁迅", "人物")]}, "NER")
+    assert [json.loads(r["instruction"])["schema"] for r in to_test_records([ner], "NER", "zh", read_schema(re_file),
+                                                                            split_num=-1)] == [["人物", "地点"]]
+    ee_file = tmp_path / "ee_schema.json"
+    ee_file.write_text('["marry", "die"]\n["person", "victim", "time"]\n{"marry": ["time", "person"], "die": '
+                       '["victim"]}\n', encoding="utf-8")
+    ee = read_schema(ee_file)
+    assert ee.labels("EE") == ["marry", "die"] and ee.events == {"marry": ["time", "person"], "die": ["victim"]}
+    assert ee.entity_types == [] and ee.relation_types == []  # roles are not relations
+    # the documents pipeline's schema file drives IEPile conversion as it is: RE asks its relation types
+    kg = read_schema(ROOT_CORPUS / "schema.en.json")
+    sample = sample_of({"id": 2, "text": "Ann was born in Oslo.", "relation": [rel("Ann", "born in", "Oslo")]}, "RE")
+    asked = [t for r in to_test_records([sample], "RE", "en", kg, split_num=4)
+             for t in json.loads(r["instruction"])["schema"]]
+    assert asked == sorted(kg.relation_types) and len(asked) == 13

@@ -249,3 +249,58 @@ def test_output_kind_mismatches_and_bad_caps_are_user_errors(graph, tmp_path):
     with pytest.raises(UserError, match="--max_nodes"):
         export(graph, "html", tmp_path / "g.html", max_nodes="many")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+
+
+# Two documents as the documents pipeline (core.extract) sees them, and one grounded mention each; offsets by hand.
+EN_DOC = "Ada Lovelace was born in London. She wrote notes."
+ZH_DOC = "前言。鲁迅出生于绍兴。"
+EVIDENCE_MENTIONS = [
+    {"id": "en.txt::0::0::1::0", "document": "en.txt", "chunk": 0, "head": "Ada Lovelace", "relation": "born in",
+     "tail": "London", "head_type": "person", "tail_type": "location", "head_span": [0, 12], "tail_span": [25, 31],
+     "head_grounding": "exact", "tail_grounding": "exact", "sentence": "Ada Lovelace was born in London.",
+     "sentence_span": [0, 32], "__line__": 1},
+    {"id": "zh.txt::1::0::1::0", "document": "zh.txt", "chunk": 1, "head": "魯迅", "head_text": "鲁迅",
+     "relation": "出生地", "tail": "绍兴市", "tail_text": "绍兴", "head_type": "人物", "tail_type": "地点",
+     "head_span": [3, 5], "tail_span": [8, 10], "head_grounding": "normalised", "tail_grounding": "fuzzy",
+     "sentence": "鲁迅出生于绍兴。", "sentence_span": [3, 11], "__line__": 2},
+]
+
+
+@pytest.mark.parametrize("fmt, rdflib_fmt", [("ttl", "turtle"), ("nt", "nt")])
+def test_rdf_sources_carry_the_whole_evidence_and_read_back_with_rdflib(tmp_path, fmt, rdflib_fmt):
+    from core.extract.graph import build
+
+    docs = {"en.txt": EN_DOC, "zh.txt": ZH_DOC}
+    for m in EVIDENCE_MENTIONS:  # the hand offsets are right
+        text = docs[m["document"]]
+        assert text[slice(*m["sentence_span"])] == m["sentence"]
+        assert text[slice(*m["head_span"])] == m.get("head_text", m["head"])
+        assert text[slice(*m["tail_span"])] == m.get("tail_text", m["tail"])
+    path = export(build(EVIDENCE_MENTIONS, "mentions.jsonl", resolve=False), fmt, tmp_path / f"g.{fmt}",
+                  base_iri=BASE)
+    g = rdflib.Graph()
+    g.parse(path, format=rdflib_fmt)
+    kg = rdflib.Namespace(KG)
+    found = {}
+    for stmt in g.subjects(rdflib.RDF.type, rdflib.RDF.Statement):
+        (source,) = list(g.objects(stmt, kg.source))
+        props = {}
+        for p, o in g.predicate_objects(source):
+            if str(p).startswith(KG):
+                assert str(p)[len(KG):] not in props, "one value per property"
+                props[str(p)[len(KG):]] = o.toPython()
+        found[str(g.value(g.value(stmt, rdflib.RDF.subject), rdflib.RDFS.label))] = props
+    assert found == {
+        "Ada Lovelace": {"record": "en.txt::0::0::1::0", "file": "mentions.jsonl", "line": 1,
+                         "text": "Ada Lovelace was born in London.", "document": "en.txt", "chunk": 0,
+                         "span_start": 0, "span_end": 32, "head_span_start": 0, "head_span_end": 12,
+                         "tail_span_start": 25, "tail_span_end": 31, "head_mention": "Ada Lovelace",
+                         "tail_mention": "London", "head_grounding": "exact", "tail_grounding": "exact"},
+        "鲁迅": {"record": "zh.txt::1::0::1::0", "file": "mentions.jsonl", "line": 2, "text": "鲁迅出生于绍兴。",
+               "document": "zh.txt", "chunk": 1, "span_start": 3, "span_end": 11, "head_span_start": 3,
+               "head_span_end": 5, "tail_span_start": 8, "tail_span_end": 10, "head_mention": "魯迅",
+               "tail_mention": "绍兴市", "head_grounding": "normalised", "tail_grounding": "fuzzy"}}
+    for head, props in found.items():  # read back, the offsets still slice the evidence and the head node out
+        text = docs[props["document"]]
+        assert text[props["span_start"]:props["span_end"]] == props["text"]
+        assert text[props["head_span_start"]:props["head_span_end"]] == head

@@ -179,3 +179,69 @@ def test_edges_are_labelled_with_their_relation_where_space_allows(tmp_path):
                                                  [f"n{i}", "chord", f"n{(i * 7) % 600}"]]}) + "\n")  # fmt: skip
     result = selftest(tmp_path, export(build_graph(big, progress=False), "html", tmp_path / "big.html"))
     assert 0 < len(result["edge_labels"]) < result["drawn_edges"] == 1200
+
+
+# The documents pipeline's evidence, by hand: the sentence's span in its document and the mentions' spans.
+EN_DOC = "Ada Lovelace was born in London. Babbage's friend Lovelace met Babbage."
+ZH_DOC = "前言。🚀鲁迅出生于绍兴。"  # an emoji (two UTF-16 units, one character) before the mentions
+MENTIONS = [
+    {"id": "en::0::0::1::0", "document": "en.txt", "chunk": 0, "head": "Ada Lovelace", "relation": "born in",
+     "tail": "London", "head_span": [0, 12], "tail_span": [25, 31], "head_grounding": "exact",
+     "tail_grounding": "exact", "sentence": "Ada Lovelace was born in London.", "sentence_span": [0, 32], "__line__": 1},
+    {"id": "en::1::0::1::0", "document": "en.txt", "chunk": 1, "head": "Lovelace", "relation": "met",
+     "tail": "Babbage", "head_span": [50, 58], "tail_span": [63, 70], "head_grounding": "exact",
+     "tail_grounding": "exact", "sentence": "Babbage's friend Lovelace met Babbage.", "sentence_span": [33, 71],
+     "__line__": 2},  # "Babbage" twice in the sentence: the tail is the second one
+    {"id": "zh::0::0::1::0", "document": "zh.txt", "chunk": 0, "head": "鲁迅", "relation": "出生地", "tail": "绍兴市",
+     "tail_text": "绍兴", "head_span": [4, 6], "tail_span": [9, 11], "head_grounding": "exact",
+     "tail_grounding": "fuzzy", "sentence": "🚀鲁迅出生于绍兴。", "sentence_span": [3, 12], "__line__": 3},
+]
+
+
+@pytest.fixture(scope="module")
+def evidence_page(tmp_path_factory):
+    from core.extract.graph import build
+
+    docs = {"en.txt": EN_DOC, "zh.txt": ZH_DOC}
+    for m in MENTIONS:  # the hand-made offsets slice out what they claim
+        text = docs[m["document"]]
+        assert text[slice(*m["sentence_span"])] == m["sentence"]
+        assert text[slice(*m["head_span"])] == m["head"] and text[slice(*m["tail_span"])] == m.get("tail_text", m["tail"])
+    return export(build(MENTIONS, "mentions.jsonl", resolve=False), "html", tmp_path_factory.mktemp("ev") / "g.html")
+
+
+@needs_chromium
+@pytest.mark.parametrize("edge, sentence, marks, meta", [
+    (("Lovelace", "met", "Babbage"), "Babbage's friend Lovelace met Babbage.",
+     [["head", "Lovelace", 17], ["tail", "Babbage", 30]], "record en::1::0::1::0 · document en.txt · chunk 1"),
+    (("鲁迅", "出生地", "绍兴"), "🚀鲁迅出生于绍兴。", [["head", "鲁迅", 1], ["tail", "绍兴", 6]],
+     "grounding: head exact, tail fuzzy"),
+], ids=["en", "zh"])
+def test_clicking_an_edge_shows_its_sentence_with_the_head_and_tail_mentions_highlighted(
+        evidence_page, tmp_path, edge, sentence, marks, meta):
+    hash_ = "#selftest&edge=" + quote(json.dumps(edge, ensure_ascii=False), safe="")
+    res = chromium(tmp_path, evidence_page, hash_, "--dump-dom")
+    result = json.loads(html.unescape(re.search(r'<pre id="selftest"[^>]*>(.*?)</pre>', res.stdout, re.S).group(1)))
+    assert result["ok"], result.get("error")
+    assert result["clicked_edge"] == list(edge) and result["selected_edge"] >= 0
+    assert result["selected"] == " → ".join(edge)
+    assert result["sentences"] == [sentence] and result["marks"] == [marks]
+    assert meta in result["panel_text"]
+
+
+@needs_chromium
+def test_a_node_click_highlights_the_mentions_too(evidence_page, tmp_path):
+    result = selftest(tmp_path, evidence_page, click="London")
+    assert result["selected"] == "London" and result["selected_edge"] == -1
+    assert result["marks"] == [[["head", "Ada Lovelace", 0], ["tail", "London", 25]]]
+
+
+def test_the_page_data_places_the_marks_in_code_points_and_drops_spans_that_do_not_fit(tmp_path):
+    from core.extract.graph import build
+    from core.kg.export_html import view_data
+
+    bad = dict(MENTIONS[0], id="en::9", head_span=[0, 40], tail_span=[25, 31], __line__=4)  # head runs past it
+    data = view_data(build([MENTIONS[2], bad], "m.jsonl", resolve=False))
+    rows = {row[0]: row for row in data["sources"]}
+    assert rows["zh::0::0::1::0"][6:] == ["zh.txt", 0, [[1, 3, "head"], [6, 8, "tail"]], ["exact", "fuzzy"]]
+    assert rows["en::9"][8] == [[25, 31, "tail"]]

@@ -12,30 +12,25 @@ of the previous one, as many as fit in `overlap` tokens (at least one when overl
 sentences is whole in one chunk), as long as a new sentence still fits after them.
 
 Tokens: `TokenCounter.from_tokenizer(path)` counts with a local model's tokenizer (what a local model sees); the
-default `estimate_tokens` is for APIs whose tokenizer we do not have: one token per CJK character plus one per four
-other characters (OpenAI's rule of thumb for English), rounded up. It errs on the long side for English.
+default `estimate_tokens` is for APIs whose tokenizer we do not have: the project's one estimate,
+core.llm.limits.text_tokens (one token per CJK character plus one per four other characters, rounded up; the
+tokens/min limit uses it too). It errs on the long side for English.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-_CJK_RE = re.compile(f"[{CJK}]")
+from core.llm.limits import CJK  # noqa: F401 -- the one CJK range, core.extract.run reads it here
+from core.llm.limits import text_tokens as estimate_tokens
+
 _CLOSERS = "\"'”’」』）)】》\\]"
 _BOUNDARY = re.compile(rf"[.!?]+[{_CLOSERS}]*(?=\s)|[。！？…]+[{_CLOSERS}]*|\n[ \t\r\f\v\u3000]*\n")
 _ABBREVIATIONS = frozenset("mr mrs ms dr prof st jr sr vs etc e.g i.e u.s u.k no inc ltd co mt fig al approx cf"
                            " dept gen gov sen rep rev sgt capt col lt".split())
 _CUT = re.compile(r"[,;:，；：、]\s*|\s+")
-
-
-def estimate_tokens(text: str) -> int:
-    """One token per CJK character + one per 4 other characters (rounded up): the estimate used for APIs."""
-    cjk = len(_CJK_RE.findall(text))
-    return cjk + math.ceil((len(text) - cjk) / 4)
 
 
 @dataclass

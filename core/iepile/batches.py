@@ -1,4 +1,4 @@
-"""Schemas, schema batches of `split_num`, schema order and negative schema items (IEPile's rules, our code).
+"""Schema batches of `split_num`, schema order and negative schema items (IEPile's rules, our code).
 
     python -c "from core.iepile.batches import split_batches; print(split_batches(list('abcdefghij'), 4))"
 
@@ -19,72 +19,57 @@ Rules (zjunlp/IEPile README, "Hard Negative Schema" and "Batched Instruction Gen
   batches (every batch is asked; the answers are merged, core.iepile.predict).
 Every draw comes from `random.Random(f"{seed}:{index of the input}")`: the same seed gives the same records, and an
 input's draws do not depend on the inputs before it.
+
+The schema is the project's one schema, core.schema.Schema: a task asks about `schema.labels(task)` (NER entity
+types, RE relation types, EE event types with the roles in `schema.events`). `label_schema(task, names, roles)` and
+`Schema(types, roles)` make one from a list of names; `read_schema` reads IEPile's schema files
+(core.schema.Schema.load).
 """
 
 from __future__ import annotations
 
-import json
 import random
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.io import DataError, read_json
+from core.schema import Schema as CoreSchema
 
 
-@dataclass
-class Schema:
-    """The label set: types (NER entity types, RE relations, EE event types) and, for EE, the roles of each type."""
+def label_schema(task: str | None, names: list[str], roles: dict[str, list[str]] | None = None) -> CoreSchema:
+    """A core.schema.Schema whose labels for `task` are `names` (EE: each with its roles from `roles`). Without a
+    task: event types when `roles` is given, else a bare list of names (as a plain JSON list file is read), which
+    `labels` gives to any task."""
+    names = list(dict.fromkeys(names))
+    if task == "EE" or (task is None and roles is not None):
+        return CoreSchema(events={t: list((roles or {}).get(t, [])) for t in names})
+    if task == "NER":
+        return CoreSchema(entity_types=names)
+    return CoreSchema(relation_types=names)
 
-    types: list[str]
-    roles: dict[str, list[str]] = field(default_factory=dict)
 
-    def items(self, task: str, types: list[str], role_lists: dict[str, list[str]] | None = None) -> list:
-        """Instruction schema items for `types` (EE: objects asking `role_lists[type]`, default all roles)."""
-        if task != "EE":
-            return list(types)
-        role_lists = role_lists or {}
-        return [{"event_type": t, "trigger": True, "arguments": list(role_lists.get(t, self.roles.get(t, [])))}
-                for t in types]
+def Schema(types: list[str], roles: dict[str, list[str]] | None = None) -> CoreSchema:  # noqa: N802
+    """`Schema(types)` / `Schema(event types, {type: [roles]})`: a label list as a core.schema.Schema (what a plain
+    JSON list / an EE schema file reads as); the constructor IEPile's callers use, not a second schema class."""
+    return label_schema(None, types, roles)
+
+
+def items(task: str, types: list[str], roles: dict[str, list[str]]) -> list:
+    """Instruction schema items for `types` (EE: objects asking `roles[type]`)."""
+    if task != "EE":
+        return list(types)
+    return [{"event_type": t, "trigger": True, "arguments": list(roles.get(t, []))} for t in types]
+
+
+def read_schema(path: str | Path) -> CoreSchema:
+    """A schema file: IEPile's schema.json (three JSON lines), a JSON list of types, a JSON object {event type:
+    [roles]}, or our schema JSON; core.schema.Schema.load reads them all."""
+    return CoreSchema.load(path)
 
 
 def _strings(value, path, line, what) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
         raise DataError(path, line, f"expected a JSON list of {what} (strings)")
     return list(dict.fromkeys(x.strip() for x in value if x.strip()))
-
-
-def _roles(value, path, line) -> dict[str, list[str]]:
-    if not isinstance(value, dict):
-        raise DataError(path, line, "expected a JSON object {event type: [roles]}")
-    return {str(k): _strings(v, path, line, f"roles of {k!r}") for k, v in value.items()}
-
-
-def read_schema(path: str | Path) -> Schema:
-    """A schema file: IEPile's schema.json (line 1: the types, line 2: all roles, line 3: {type: [roles]}), or one
-    JSON list of types, or one JSON object {event type: [roles]}."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, None, f"no such file: {path}")
-    text = path.read_text(encoding="utf-8-sig")
-    try:
-        whole = json.loads(text)
-    except json.JSONDecodeError:
-        whole = None
-    if isinstance(whole, dict):
-        roles = _roles(whole, path, 1)
-        return Schema(list(roles), roles)
-    if whole is not None:
-        return Schema(_strings(whole, path, 1, "types"))
-    lines = [(i, ln) for i, ln in enumerate(text.splitlines(), 1) if ln.strip()]
-    values = []
-    for i, ln in lines[:3]:
-        try:
-            values.append(json.loads(ln))
-        except json.JSONDecodeError as exc:
-            raise DataError(path, i, f"not valid JSON ({exc.msg})") from None
-    types = _strings(values[0], path, lines[0][0], "types")
-    roles = _roles(values[2], path, lines[2][0]) if len(values) > 2 else {}
-    return Schema(types, {t: roles.get(t, []) for t in types} if roles else {})
 
 
 def read_hard_negatives(path: str | Path) -> dict[str, list[str]]:
@@ -161,13 +146,13 @@ def ordered(items: list[str], rng: random.Random, random_sort: bool) -> list[str
     return out
 
 
-def train_batches(task: str, gold: list[dict], schema: Schema, rng: random.Random, *, split_num: int,
+def train_batches(task: str, gold: list[dict], schema: CoreSchema, rng: random.Random, *, split_num: int,
                   neg_ratio: float = 1.0, hard: dict[str, list[str]] | None = None,
                   random_sort: bool = False) -> list[list]:
     """The instruction schemas (one per training record) of one input with gold items `gold`."""
     key = {"NER": "entity_type", "RE": "relation", "EE": "event_type"}[task]
     positive = [it[key] for it in gold]
-    types = choose_types(positive, schema.types, rng, neg_ratio=neg_ratio, hard=hard, split_num=split_num)
+    types = choose_types(positive, schema.labels(task), rng, neg_ratio=neg_ratio, hard=hard, split_num=split_num)
     if not types:
         return []
     types = ordered(types, rng, random_sort)
@@ -176,12 +161,13 @@ def train_batches(task: str, gold: list[dict], schema: Schema, rng: random.Rando
         role_lists = {}
         for t in types:
             gold_roles = [a["role"] for ev in gold if ev["event_type"] == t for a in ev["arguments"]]
-            role_lists[t] = ordered(choose_roles(gold_roles, schema.roles.get(t, []), rng, neg_ratio), rng,
+            role_lists[t] = ordered(choose_roles(gold_roles, schema.events.get(t, []), rng, neg_ratio), rng,
                                     random_sort)
-    return [schema.items(task, batch, role_lists) for batch in split_batches(types, split_num)]
+    return [items(task, batch, role_lists or {}) for batch in split_batches(types, split_num)]
 
 
-def test_batches(task: str, schema: Schema, split_num: int) -> list[list]:
+def test_batches(task: str, schema: CoreSchema, split_num: int) -> list[list]:
     """Every schema item of the input, alphabetical (EE roles too), in batches of split_num."""
-    roles = {t: sorted(schema.roles.get(t, [])) for t in schema.types}
-    return [schema.items(task, batch, roles) for batch in split_batches(sorted(schema.types), split_num)]
+    types = schema.labels(task)
+    roles = {t: sorted(schema.events.get(t, [])) for t in types}
+    return [items(task, batch, roles) for batch in split_batches(sorted(types), split_num)]

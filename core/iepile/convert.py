@@ -16,9 +16,10 @@ import json
 import random
 from pathlib import Path
 
-from core.iepile.batches import Schema, test_batches, train_batches
+from core.iepile.batches import label_schema, test_batches, train_batches
 from core.iepile.spec import GOLD_KEY, SPLIT_NUM, answer_text, instruction_text, norm_language, norm_task
 from core.io import DataError
+from core.schema import Schema
 
 TYPE_KEY = {"NER": "entity_type", "RE": "relation", "EE": "event_type"}
 
@@ -33,12 +34,12 @@ def schema_of_gold(samples: list[dict], task: str) -> Schema:
             types.add(it[TYPE_KEY[task]])
             if task == "EE":
                 roles.setdefault(it["event_type"], set()).update(a["role"] for a in it["arguments"])
-    return Schema(sorted(types), {t: sorted(roles.get(t, ())) for t in sorted(types)} if task == "EE" else {})
+    return label_schema(task, sorted(types), {t: sorted(r) for t, r in roles.items()})
 
 
-def _schema_for(sample: dict, schema: Schema) -> Schema:
+def _schema_for(sample: dict, schema: Schema, task: str) -> Schema:
     own = sample.get("schema")
-    return Schema(list(own), schema.roles) if own else schema
+    return label_schema(task, list(own), schema.events) if own else schema
 
 
 def _source(sample: dict, source: str | None) -> str:
@@ -58,7 +59,7 @@ def to_train_records(samples: list[dict], task: str, language: str, schema: Sche
         if sample["gold"] is None:
             raise DataError(path, sample.get("__line__"), "no annotation to train on", field=GOLD_KEY[task])
         rng = random.Random(f"{seed}:{i}")
-        batches = train_batches(task, sample["gold"], _schema_for(sample, schema), rng, split_num=split_num,
+        batches = train_batches(task, sample["gold"], _schema_for(sample, schema, task), rng, split_num=split_num,
                                 neg_ratio=neg_ratio, hard=hard, random_sort=random_sort)
         for batch in batches:
             out.append({"task": task, "source": _source(sample, source),
@@ -83,7 +84,7 @@ def to_test_records(samples: list[dict], task: str, language: str, schema: Schem
             raise DataError(path, sample.get("__line__"), f"duplicate id {sample['id']!r}: the batches of an input "
                             "are merged by source and id", field="id")
         seen.add(key)
-        for batch in test_batches(task, _schema_for(sample, schema), split_num):
+        for batch in test_batches(task, _schema_for(sample, schema, task), split_num):
             rec = {"id": sample["id"], "task": task, "source": _source(sample, source),
                    "instruction": instruction_text(task, language, batch, sample["text"])}
             if sample["gold"] is not None:

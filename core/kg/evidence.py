@@ -9,6 +9,10 @@
   `exact`, `fuzzy` or `ungrounded`: how its name was found in the text), or one `grounding` for both (a string, or
   `{"head": ..., "tail": ...}`). It is kept in the edge's provenance as `"grounding": {"head": .., "tail": ..}`, which
   `core.kg eval` turns into the grounding rate.
+- Evidence of one provenance entry (`evidence_of`): what the documents pipeline (core.extract.graph) adds to it --
+  `document`, `chunk`, `span` (the evidence sentence's character span in the document), `head_span` / `tail_span`
+  (the mentions' spans in the document), `head_mention` / `tail_mention` (as written) -- and the groundings, one
+  flat dict the exports that cannot hold nested JSON (RDF, the HTML view) read.
 """
 
 from __future__ import annotations
@@ -52,3 +56,34 @@ def groundings(rec: dict, shape: str, n: int) -> list[dict | None] | None:
         return None
     out = [grounding_of(item) for item in found[1]]
     return out if any(out) else None
+
+
+SPANS = ("span", "head_span", "tail_span")
+EVIDENCE = ("document", "chunk", *SPANS, "head_mention", "tail_mention", "head_grounding", "tail_grounding")
+
+
+def span_of(value: Any) -> tuple[int, int] | None:
+    """(start, end) from a [start, end] pair of whole numbers, start <= end; None for anything else."""
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(
+            isinstance(x, int) and not isinstance(x, bool) for x in value) and 0 <= value[0] <= value[1]:
+        return value[0], value[1]
+    return None
+
+
+def evidence_of(prov: dict) -> dict:
+    """The evidence fields (EVIDENCE) a provenance entry carries, in that order: spans as (start, end), groundings
+    from `grounding` or `head_grounding` / `tail_grounding`; fields it does not carry (or malformed spans) left out."""
+    out: dict = {}
+    for key in EVIDENCE:
+        value = prov.get(key)
+        if key in SPANS:
+            value = span_of(value)
+        elif key.endswith("_grounding"):
+            value = value if isinstance(value, str) else (grounding_of(prov) or {}).get(key.split("_")[0])
+        elif key == "chunk":
+            value = value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+        elif value is not None:
+            value = str(value)
+        if value is not None:
+            out[key] = value
+    return out

@@ -11,11 +11,19 @@ With base `B` (default http://example.org/kg/; it must be an absolute IRI, a `/`
     <B entity/H> <B relation/R> <B entity/T> .                            (the fact itself)
     <B statement/e0>  a rdf:Statement ; rdf:subject ... ; rdf:predicate ... ; rdf:object ... ;
                       kg:count 2 ; kg:source <B source/0>, <B source/1> .
-    <B source/0>      a kg:Source ; kg:record "id" ; kg:file "x.jsonl" ; kg:line 3 ; kg:text "..." ; kg:run ; kg:model .
+    <B source/0>      a kg:Source ; kg:record "id" ; kg:file "x.jsonl" ; kg:line 3 ; kg:text "..." ; kg:run ; kg:model ;
+                      kg:document "doc" ; kg:chunk 2 ; kg:span_start 120 ; kg:span_end 188 ;
+                      kg:head_span_start 120 ; kg:head_span_end 131 ; kg:tail_span_start 150 ; kg:tail_span_end 156 ;
+                      kg:head_mention "..." ; kg:tail_mention "..." ; kg:head_grounding "exact" ;
+                      kg:tail_grounding "fuzzy" .
 
 where `kg:` is `B vocab#` and `skos:` is SKOS (`skos:altLabel`: the entity's other surface forms, one per alias).
-NAME is the node's name; homonyms (one name, several nodes) get `NAME (TYPE)` instead (see `Graph.keys`). Literals are escaped as N-Triples requires (`\\`, `"`, line breaks, control characters),
-so names with quotes, newlines, angle brackets, any script or emoji come back unchanged from any RDF parser.
+A source's lines after the first are its evidence (core.kg.evidence.evidence_of), written where the provenance has
+it: the documents pipeline (`kgllm extract`) gives all of it; spans are character offsets in the document (end
+exclusive), `kg:chunk` is an integer when the chunk is a number.
+NAME is the node's name; homonyms (one name, several nodes) get `NAME (TYPE)` instead (see `Graph.keys`). Literals
+are escaped as N-Triples requires (`\\`, `"`, line breaks, control characters), so names with quotes, newlines, angle
+brackets, any script or emoji come back unchanged from any RDF parser.
 """
 
 from __future__ import annotations
@@ -27,10 +35,14 @@ from urllib.parse import quote
 
 from core.errors import UserError
 from core.io import atomic_write
+from core.kg.evidence import SPANS, evidence_of
 from core.kg.exporters import register_exporter
 from core.kg.graph import Graph
 
 DEFAULT_BASE_IRI = "http://example.org/kg/"
+SOURCE_KEYS = ("record", "file", "line", "text", "run", "model")
+EVIDENCE_KEYS = ("document", "chunk", *(f"{s}_{e}" for s in SPANS for e in ("start", "end")), "head_mention",
+                 "tail_mention", "head_grounding", "tail_grounding")
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -77,7 +89,7 @@ class Terms:
         self.subject, self.predicate, self.object = (v("rdf", RDF, x) for x in ("subject", "predicate", "object"))
         self.entity, self.source_class = v("kg", vocab, "Entity"), v("kg", vocab, "Source")
         self.count, self.source = v("kg", vocab, "count"), v("kg", vocab, "source")
-        self.prov = {k: v("kg", vocab, k) for k in ("record", "file", "line", "text", "run", "model")}
+        self.prov = {k: v("kg", vocab, k) for k in (*SOURCE_KEYS, *EVIDENCE_KEYS)}
 
     def iri(self, kind: str, name: str) -> str:
         return f"<{self.base}{kind}/{quote(name, safe='')}>"
@@ -102,23 +114,39 @@ def statements(graph: Graph, t: Terms) -> Iterator[tuple[str, list[tuple[str, st
         yield h, [(r, o)]
         refs, new = [], []
         for p in e.provenance:
-            key = (p.get("record"), p.get("file"), p.get("line"), p.get("text"), p.get("run"), p.get("model"))
+            fields = source_fields(p)
+            key = tuple(fields.items())
             iri = sources.get(key)
             if iri is None:
                 iri = sources[key] = f"<{t.base}source/{len(sources)}>"
-                new.append((iri, p))
+                new.append((iri, fields))
             refs.append((t.source, iri))
         yield f"<{t.base}statement/{quote(e.id, safe='')}>", [
             (t.a, t.statement), (t.subject, h), (t.predicate, r), (t.object, o),
             (t.count, integer(e.count, t.turtle)), *refs,
         ]  # fmt: skip
-        for iri, p in new:
+        for iri, fields in new:
             pairs = [(t.a, t.source_class)]
-            for k, pred in t.prov.items():
-                if p.get(k) is not None:
-                    obj = integer(p[k], t.turtle) if k == "line" else literal(str(p[k]))
-                    pairs.append((pred, obj))
+            for k, value in fields.items():
+                obj = integer(value, t.turtle) if isinstance(value, int) else literal(str(value))
+                pairs.append((t.prov[k], obj))
             yield iri, pairs
+
+
+def source_fields(prov: dict) -> dict:
+    """What a kg:Source says of one provenance entry: SOURCE_KEYS as given (`line` a number), then the evidence with
+    each span as `<name>_start` / `<name>_end`; keys without a value left out."""
+    out = {}
+    for k in SOURCE_KEYS:
+        value = prov.get(k)
+        if value is not None:
+            out[k] = value if k == "line" and isinstance(value, int) and not isinstance(value, bool) else str(value)
+    for k, value in evidence_of(prov).items():
+        if k in SPANS:
+            out[f"{k}_start"], out[f"{k}_end"] = value
+        else:
+            out[k] = value
+    return out
 
 
 def write_nt(graph: Graph, out_path: Path, base_iri: str | None = None, **_: object) -> Path:

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import email.utils
+import math
 import random
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -74,6 +76,21 @@ def retry_after(headers: Mapping[str, str] | None, cap: float = 600.0) -> float 
     return min(cap, max(0.0, when.timestamp() - time.time()))
 
 
+# CJK: kana, CJK ideographs (+ extension A, compatibility), hangul syllables: one token per character
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_CJK_RE = re.compile(f"[{CJK}]")
+
+
+def text_tokens(text: str) -> int:
+    """The one token estimate for text whose tokenizer we do not have (API models): one token per CJK character
+    plus one per 4 other characters (OpenAI's rule of thumb for English), rounded up. It errs on the long side for
+    English; ~4 characters a token for everything would count Chinese 4x too low. Chunking (core.extract.chunking)
+    and the tokens/min limit both use it."""
+    cjk = len(_CJK_RE.findall(text))
+    return cjk + math.ceil((len(text) - cjk) / 4)
+
+
 def estimate_tokens(text: str, max_tokens: int | None, n: int = 1) -> int:
-    """Tokens a request may use, for the tokens/min limit: ~4 characters a prompt token, plus max_tokens per answer."""
-    return max(1, len(text) // 4) + int(max_tokens or 16) * max(1, int(n))
+    """Tokens a request may use, for the tokens/min limit: the prompt's `text_tokens` (at least 1), plus max_tokens
+    per answer."""
+    return max(1, text_tokens(text)) + int(max_tokens or 16) * max(1, int(n))

@@ -10,6 +10,15 @@ read by core.tasks.code_parse (never run). With n samples per text, `vote` keeps
 them contain. Scoring: (head, relation, tail) stripped, case-sensitive, once per record, micro and per relation
 through core.metrics.micro_prf; unparsable answers and failed requests are counted apart (`parse_failures`,
 `request_failures`) and add no prediction, as CodeKGC always scored.
+
+Documents (`kgllm extract --task code`, core.extract): `document_prompt(text, schema, language, found)` writes the
+schema batch (a core.schema.Schema) as classes, then the passage as the docstring; a gleaning pass (`found`) puts
+the triples found so far, as code, in comment lines (the kg prompt's `glean` wording) before the docstring. The
+answer is read by `parse` as above (types are the class names the answer uses: the schema's names wherever they are
+Python identifiers). Chat or completions as for records: `chat=False` gives the raw code a completion model
+continues, `chat=True` the chat messages; when the caller does not say (None), the chat messages, which a
+completion model reads as text ending in that same code. `document_stop(language, chat)` gives the matching stop
+sequences (`stop_chat` when chat or not said: it also ends a completion at the next docstring).
 """
 
 from __future__ import annotations
@@ -23,7 +32,17 @@ from core.metrics import micro_prf
 from core.records import FAILED, STATUSES, UNPARSABLE, Parsed
 from core.tasks.base import Task, register_task
 from core.tasks.code_parse import FIELDS, parse_code
-from core.tasks.code_schema import PROMPT, CodeSchema, demos_to_code, docstring, read_text, sections, triples_of
+from core.tasks.code_schema import (
+    PROMPT,
+    CodeSchema,
+    demos_to_code,
+    docstring,
+    extract_code,
+    read_text,
+    schema_from_json,
+    sections,
+    triples_of,
+)
 
 
 def key(triple: dict | list | tuple) -> tuple[str, str, str]:
@@ -78,8 +97,27 @@ class CodeTask(Task):
 
         return stop_sequences(PROMPT, "stop_chat" if chat else "stop")
 
+    # ---- documents (core.extract) ------------------------------------------------------------------------------
+    def document_prompt(self, text: str, schema, language: str = "en", found: list[dict] | None = None,
+                        chat: bool | None = None) -> str | list[dict]:
+        """One passage and one schema batch (core.schema.Schema) as code; `found`: the gleaning pass's triples."""
+        from core.prompts import fill, load_sections
+
+        code_schema = schema_from_json(schema)
+        glean = ""
+        if found:
+            lines = extract_code([{k: f[k] for k in FIELDS if f.get(k)} for f in found], code_schema)
+            block = fill(load_sections(f"kg.{language}", required=("glean",))["glean"], {"found": lines})
+            glean = "\n".join(f"# {line}".rstrip() for line in block.splitlines())
+        code = self.prompt(code_schema.code, glean, text)
+        return code if chat is False else self.chat_messages(code)
+
+    def document_stop(self, language: str = "en", chat: bool | None = None) -> list[str]:
+        """Stop sequences for `document_prompt`'s answers (the code prompt is the same in every language)."""
+        return self.stop(chat is not False)
+
     def demos_code(self, path: str | Path) -> str:
-        """A `.json`/`.jsonl` file of labelled records becomes code; anything else is the seed's ICL prompt, as is."""
+        """A `.json`/`.jsonl` file of labelled records becomes code; anything else is DeepKE's 2023 ICL prompt, as is."""
         if Path(path).suffix.lower() in (".json", ".jsonl"):
             records = self.read(path)
             return demos_to_code([(r["text"], r.get("__gold__") or []) for r in records], self.schema or CodeSchema())

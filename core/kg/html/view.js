@@ -1,7 +1,8 @@
-// Offline knowledge-graph view: force-directed layout (Barnes-Hut) on a canvas; pan, zoom, drag, click, filter, search.
+// Offline knowledge-graph view: the graph on a canvas (layout: layout.js); pan, zoom, drag, click, filter, search.
 // Data comes from <script id="kg-data">. Every name reaches the page through textContent, never as HTML.
-// Open the page with #selftest (optionally #selftest&click=<URI-encoded node name>) to run a self-check whose result
-// is written as JSON into <pre id="selftest">.
+// Open the page with #selftest (optionally #selftest&click=<URI-encoded node name>, or &edge=<URI-encoded JSON
+// [head, relation, tail]> to click that edge) to run a self-check whose result is written as JSON into
+// <pre id="selftest">.
 "use strict";
 (function () {
   var D = JSON.parse(document.getElementById("kg-data").textContent);
@@ -9,8 +10,7 @@
   var canvas = document.getElementById("canvas"), ctx = canvas.getContext("2d");
   var PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
     "#9c755f", "#8c8d91", "#2f6db3", "#c8553d", "#2a9d8f", "#8f5db7", "#d4a017"];
-  var x = new Float64Array(N), y = new Float64Array(N), vx = new Float64Array(N), vy = new Float64Array(N);
-  var fixed = new Int8Array(N), deg = new Int32Array(N), radius = new Float64Array(N);
+  var deg = new Int32Array(N), radius = new Float64Array(N);
   var shownRel = D.relations.map(function () { return true; });
   var adj = [], byRel = D.relations.map(function () { return []; }); // node -> edges; relation -> edges
   var i, k;
@@ -31,12 +31,10 @@
       bend[k] = D.edges[k][0] <= D.edges[k][1] ? b : -b; // same side whichever way the edge points
     });
   });
-  for (i = 0; i < N; i++) {
-    var r0 = 10 * Math.sqrt(0.5 + i), a0 = i * Math.PI * (3 - Math.sqrt(5));
-    x[i] = r0 * Math.cos(a0); y[i] = r0 * Math.sin(a0);
-    radius[i] = Math.min(18, 4 + 1.6 * Math.sqrt(deg[i]));
-  }
-  var view = { tx: 0, ty: 0, s: 1, w: 300, h: 150 }, autoFit = true, alpha = 1, selected = -1, hover = -1;
+  for (i = 0; i < N; i++) radius[i] = Math.min(18, 4 + 1.6 * Math.sqrt(deg[i]));
+  var layout = kgLayout(N, D.edges, deg), x = layout.x, y = layout.y, fixed = layout.fixed, tick = layout.tick;
+  var view = { tx: 0, ty: 0, s: 1, w: 300, h: 150 }, autoFit = true, selected = -1, hover = -1;
+  var selectedEdge = -1; // an edge clicked on the canvas (then selected is -1)
   var lastDrawn = { nodes: 0, edges: 0, edgeLabels: [] }, MAX_LISTED = 300, MAX_EDGE_LABELS = 300;
   var FONT = getComputedStyle(document.body).fontFamily || "sans-serif"; // the stack named in view.css
   var labelOrder = []; // edges to label first: those between the best-connected nodes (nodes come sorted by degree)
@@ -44,90 +42,6 @@
   labelOrder.sort(function (a, b) {
     return Math.max(D.edges[a][0], D.edges[a][1]) - Math.max(D.edges[b][0], D.edges[b][1]) || a - b;
   });
-
-  // ---- forces ---------------------------------------------------------------------------------------------------
-  var cap = 4 * N + 8, cx = new Float64Array(cap), cy = new Float64Array(cap), cm = new Float64Array(cap);
-  var cx0 = new Float64Array(cap), cy0 = new Float64Array(cap), cs = new Float64Array(cap);
-  var child = new Int32Array(4 * cap), body = new Int32Array(cap), ncell = 0;
-  function newCell(x0, y0, s) {
-    if (ncell >= cap) return -1;
-    cx0[ncell] = x0; cy0[ncell] = y0; cs[ncell] = s; cm[ncell] = 0; cx[ncell] = 0; cy[ncell] = 0; body[ncell] = -1;
-    child[4 * ncell] = child[4 * ncell + 1] = child[4 * ncell + 2] = child[4 * ncell + 3] = -1;
-    return ncell++;
-  }
-  function quadrant(c, px, py) {
-    var h = cs[c] / 2;
-    return (px >= cx0[c] + h ? 1 : 0) + (py >= cy0[c] + h ? 2 : 0);
-  }
-  function childOf(c, q) {
-    var j = child[4 * c + q];
-    if (j < 0) {
-      var h = cs[c] / 2;
-      j = newCell(cx0[c] + (q & 1 ? h : 0), cy0[c] + (q & 2 ? h : 0), h);
-      if (j >= 0) child[4 * c + q] = j;
-    }
-    return j;
-  }
-  function insert(n) {
-    var c = 0, depth = 0;
-    while (true) {
-      cm[c] += 1; cx[c] += x[n]; cy[c] += y[n];
-      var isLeaf = child[4 * c] < 0 && child[4 * c + 1] < 0 && child[4 * c + 2] < 0 && child[4 * c + 3] < 0;
-      if (isLeaf && cm[c] === 1) { body[c] = n; return; }
-      if (depth > 40 || ncell >= cap - 4) { body[c] = -2; return; } // coincident points: keep them as one mass
-      if (isLeaf && body[c] >= 0) { // push the resident body one level down
-        var b = body[c], qb = childOf(c, quadrant(c, x[b], y[b]));
-        body[c] = -1;
-        if (qb < 0) { body[c] = -2; return; }
-        cm[qb] += 1; cx[qb] += x[b]; cy[qb] += y[b]; body[qb] = b;
-      } else if (isLeaf && body[c] === -2) { return; }
-      var nc = childOf(c, quadrant(c, x[n], y[n]));
-      if (nc < 0) { body[c] = -2; return; }
-      c = nc; depth++;
-    }
-  }
-  var stack = new Int32Array(cap);
-  function repulsion(strength) {
-    var minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-    for (i = 0; i < N; i++) {
-      if (x[i] < minX) minX = x[i]; if (x[i] > maxX) maxX = x[i]; if (y[i] < minY) minY = y[i]; if (y[i] > maxY) maxY = y[i];
-    }
-    ncell = 0; newCell(minX - 1, minY - 1, Math.max(maxX - minX, maxY - minY) + 2);
-    for (i = 0; i < N; i++) insert(i);
-    for (i = 0; i < N; i++) {
-      var sp = 0; stack[sp++] = 0;
-      while (sp > 0) {
-        var c = stack[--sp];
-        if (cm[c] === 0 || body[c] === i) continue;
-        var dx = cx[c] / cm[c] - x[i], dy = cy[c] / cm[c] - y[i], d2 = dx * dx + dy * dy;
-        var leaf = child[4 * c] < 0 && child[4 * c + 1] < 0 && child[4 * c + 2] < 0 && child[4 * c + 3] < 0;
-        if (leaf || cs[c] * cs[c] < 0.81 * d2) {
-          if (d2 < 1e-6) { dx = (i % 7) - 3 + 0.5; dy = (i % 5) - 2 + 0.5; d2 = dx * dx + dy * dy; }
-          if (d2 < 100) d2 = Math.sqrt(100 * d2);
-          var f = strength * alpha * cm[c] / d2;
-          vx[i] -= dx * f; vy[i] -= dy * f;
-        } else {
-          for (var q = 0; q < 4; q++) if (child[4 * c + q] >= 0) stack[sp++] = child[4 * c + q];
-        }
-      }
-    }
-  }
-  function tick() {
-    repulsion(30);
-    for (k = 0; k < E; k++) {
-      var s = D.edges[k][0], t = D.edges[k][1];
-      if (s === t) continue;
-      var dx = x[t] + vx[t] - x[s] - vx[s], dy = y[t] + vy[t] - y[s] - vy[s], l = Math.sqrt(dx * dx + dy * dy) || 1;
-      var f = (l - 40) / l * alpha / Math.max(1, Math.min(deg[s], deg[t])), bias = deg[s] / (deg[s] + deg[t]);
-      vx[t] -= dx * f * bias; vy[t] -= dy * f * bias; vx[s] += dx * f * (1 - bias); vy[s] += dy * f * (1 - bias);
-    }
-    for (i = 0; i < N; i++) {
-      vx[i] -= x[i] * 0.02 * alpha; vy[i] -= y[i] * 0.02 * alpha;
-      if (fixed[i]) { vx[i] = vy[i] = 0; continue; }
-      vx[i] *= 0.6; vy[i] *= 0.6; x[i] += vx[i]; y[i] += vy[i];
-    }
-    alpha += (0 - alpha) * 0.0228;
-  }
 
   // ---- drawing --------------------------------------------------------------------------------------------------
   function resize() {
@@ -204,12 +118,13 @@
   function draw() {
     ctx.save(); ctx.clearRect(0, 0, view.w, view.h);
     ctx.translate(view.tx, view.ty); ctx.scale(view.s, view.s);
-    var drawnEdges = 0, near = neighbours(selected);
+    var drawnEdges = 0, near = neighbours(selected), focused = selected >= 0 || selectedEdge >= 0;
+    if (selectedEdge >= 0) { near[D.edges[selectedEdge][0]] = 1; near[D.edges[selectedEdge][1]] = 1; }
     ctx.lineWidth = 1 / view.s;
     for (var r = 0; r < D.relations.length; r++) {
       if (!shownRel[r]) continue;
       var lp = new Path2D(), ap = new Path2D();
-      ctx.strokeStyle = ctx.fillStyle = color(r); ctx.globalAlpha = selected >= 0 ? 0.15 : 0.55;
+      ctx.strokeStyle = ctx.fillStyle = color(r); ctx.globalAlpha = focused ? 0.15 : 0.55;
       for (var j = 0; j < byRel[r].length; j++) { edgePath(byRel[r][j], lp, ap); drawnEdges++; }
       ctx.stroke(lp); ctx.fill(ap);
     }
@@ -223,10 +138,15 @@
         ctx.strokeStyle = ctx.fillStyle = color(e[2]); edgePath(k, lp, ap); ctx.stroke(lp); ctx.fill(ap);
       });
     }
+    if (selectedEdge >= 0 && shownRel[D.edges[selectedEdge][2]]) {
+      var slp = new Path2D(), sap = new Path2D();
+      ctx.lineWidth = 3 / view.s; ctx.strokeStyle = ctx.fillStyle = color(D.edges[selectedEdge][2]);
+      edgePath(selectedEdge, slp, sap); ctx.stroke(slp); ctx.fill(sap);
+    }
     var drawnNodes = 0;
     for (i = 0; i < N; i++) {
       ctx.beginPath(); ctx.arc(x[i], y[i], radius[i], 0, 2 * Math.PI);
-      ctx.fillStyle = i === selected ? "#e15759" : (near[i] ? "#f28e2b" : (selected >= 0 ? "#b8c2d6" : "#4e79a7"));
+      ctx.fillStyle = i === selected ? "#e15759" : (near[i] ? "#f28e2b" : (focused ? "#b8c2d6" : "#4e79a7"));
       ctx.fill(); ctx.lineWidth = 1.2 / view.s; ctx.strokeStyle = "#fff"; ctx.stroke(); drawnNodes++;
     }
     ctx.fillStyle = "#1d2330"; ctx.font = 12 / view.s + "px " + FONT; ctx.textBaseline = "middle";
@@ -255,13 +175,13 @@
   }
   var running = false;
   function frame() {
-    for (var t = 0; t < 2 && alpha > 0.002; t++) tick();
+    for (var t = 0; t < 2 && layout.alpha > 0.002; t++) tick();
     if (autoFit) fit();
     draw();
-    if (alpha > 0.002) requestAnimationFrame(frame); else running = false;
+    if (layout.alpha > 0.002) requestAnimationFrame(frame); else running = false;
   }
   function start(a) {
-    alpha = Math.max(alpha, a);
+    layout.alpha = Math.max(layout.alpha, a);
     if (!running) { running = true; requestAnimationFrame(frame); }
   }
 
@@ -272,6 +192,35 @@
     for (i = 0; i < N; i++) {
       var dx = x[i] - w[0], dy = y[i] - w[1], d = dx * dx + dy * dy, rr = radius[i] + 4 / view.s;
       if (d <= rr * rr && d < bestD) { best = i; bestD = d; }
+    }
+    return best;
+  }
+  function control(k) { // the control point of an edge's curve (its middle when the edge is straight)
+    var e = D.edges[k], s = e[0], t = e[1], dx = x[t] - x[s], dy = y[t] - y[s];
+    return [(x[s] + x[t]) / 2 - dy * bend[k], (y[s] + y[t]) / 2 + dx * bend[k]];
+  }
+  function segDist(px, py, ax, ay, bx, by) {
+    var dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy;
+    var u = l2 ? Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / l2)) : 0, ex = ax + u * dx - px, ey = ay + u * dy - py;
+    return Math.sqrt(ex * ex + ey * ey);
+  }
+  function hitEdge(px, py) { // the shown edge nearest a screen point, within 5 px of its line; -1 when none
+    var w = toWorld(px, py), best = -1, bestD = 5 / view.s;
+    for (var k = 0; k < E; k++) {
+      var e = D.edges[k], s = e[0], t = e[1], d = Infinity;
+      if (!shownRel[e[2]]) continue;
+      if (s === t) {
+        var lr = radius[s] + 6, lx = w[0] - x[s] - lr, ly = w[1] - y[s] + lr;
+        d = Math.abs(Math.sqrt(lx * lx + ly * ly) - lr);
+      } else {
+        var c = control(k), ax = x[s], ay = y[s];
+        for (var j = 1; j <= 16; j++) {
+          var u = j / 16, bx = (1 - u) * (1 - u) * x[s] + 2 * u * (1 - u) * c[0] + u * u * x[t];
+          var by = (1 - u) * (1 - u) * y[s] + 2 * u * (1 - u) * c[1] + u * u * y[t];
+          d = Math.min(d, segDist(w[0], w[1], ax, ay, bx, by)); ax = bx; ay = by;
+        }
+      }
+      if (d < bestD) { bestD = d; best = k; }
     }
     return best;
   }
@@ -295,10 +244,11 @@
     } else { view.tx += p[0] - drag.x; view.ty += p[1] - drag.y; drag.x = p[0]; drag.y = p[1]; }
     draw();
   });
-  canvas.addEventListener("pointerup", function () {
+  canvas.addEventListener("pointerup", function (ev) {
     if (!drag) return;
     if (drag.node >= 0) fixed[drag.node] = 0;
-    if (!drag.moved) select(drag.node);
+    if (!drag.moved && drag.node >= 0) select(drag.node);
+    else if (!drag.moved) { var p = local(ev), ke = hitEdge(p[0], p[1]); if (ke >= 0) selectEdge(ke); else select(-1); }
     drag = null; canvas.classList.remove("dragging");
   });
   canvas.addEventListener("wheel", function (ev) {
@@ -315,10 +265,10 @@
     return node;
   }
   function select(n) {
-    selected = n;
+    selected = n; selectedEdge = -1;
     var title = document.getElementById("detail-title"), body = document.getElementById("detail-body");
     body.textContent = "";
-    if (n < 0) { title.textContent = "Nothing selected"; body.appendChild(el("p", "muted", "Click a node.")); draw(); return; }
+    if (n < 0) { title.textContent = "Nothing selected"; body.appendChild(el("p", "muted", "Click a node or an edge.")); draw(); return; }
     var node = D.nodes[n];
     title.textContent = node.name;
     if (node.types.length) body.appendChild(el("div", "types", "type: " + node.types.join(", ")));
@@ -342,19 +292,52 @@
       line.appendChild(link);
       line.appendChild(el("span", "muted", "  ×" + e[3]));
       box.appendChild(line);
-      e[4].forEach(function (si) {
-        var src = D.sources[si], p = el("div", "prov");
-        var meta = "record " + src[0] + (src[2] ? " · run " + src[2] : "") + (src[3] ? " · model " + src[3] : "") +
-          (src[4] ? " · " + src[4] + (src[5] ? ":" + src[5] : "") : "");
-        p.appendChild(el("div", "meta", meta));
-        if (src[1] >= 0) p.appendChild(el("span", "sentence", D.texts[src[1]]));
-        box.appendChild(p);
-      });
-      if (e[3] > e[4].length) box.appendChild(el("div", "prov muted", (e[3] - e[4].length) + " more source(s) not listed"));
+      addSources(box, e);
       body.appendChild(box);
     });
     draw();
   }
+  function sentence(src) { // the evidence sentence; its head and tail mentions (code-point offsets) in <mark>s
+    var box = el("span", "sentence"), chars = Array.from(D.texts[src[1]]), at = 0;
+    (src[8] || []).slice().sort(function (a, b) { return a[0] - b[0]; }).forEach(function (m) {
+      if (m[0] < at || m[1] > chars.length) return; // overlaps the mention before it, or does not fit
+      if (m[0] > at) box.appendChild(document.createTextNode(chars.slice(at, m[0]).join("")));
+      var mark = el("mark", m[2], chars.slice(m[0], m[1]).join("")); mark.title = m[2] + " mention";
+      box.appendChild(mark); at = m[1];
+    });
+    if (at < chars.length) box.appendChild(document.createTextNode(chars.slice(at).join("")));
+    return box;
+  }
+  function addSources(box, e) { // an edge's provenance: where each statement came from, and its sentence
+    e[4].forEach(function (si) {
+      var src = D.sources[si], p = el("div", "prov");
+      var meta = "record " + src[0] + (src[6] != null ? " · document " + src[6] : "") +
+        (src[7] != null ? " · chunk " + src[7] : "") + (src[2] ? " · run " + src[2] : "") +
+        (src[3] ? " · model " + src[3] : "") + (src[4] ? " · " + src[4] + (src[5] ? ":" + src[5] : "") : "") +
+        (src[9] ? " · grounding: head " + (src[9][0] || "?") + ", tail " + (src[9][1] || "?") : "");
+      p.appendChild(el("div", "meta", meta));
+      if (src[1] >= 0) p.appendChild(sentence(src));
+      box.appendChild(p);
+    });
+    if (e[3] > e[4].length) box.appendChild(el("div", "prov muted", (e[3] - e[4].length) + " more source(s) not listed"));
+  }
+  function selectEdge(k) { // an edge clicked on the canvas: its fact, count and sources
+    var e = D.edges[k], title = document.getElementById("detail-title"), body = document.getElementById("detail-body");
+    selected = -1; selectedEdge = k; body.textContent = "";
+    title.textContent = D.nodes[e[0]].name + " → " + D.relations[e[2]] + " → " + D.nodes[e[1]].name;
+    var box = el("div", "edge"), line = el("div", "line");
+    [[e[0], ""], [-1, " → "], [e[1], " → "]].forEach(function (part) {
+      if (part[1]) line.appendChild(el("span", null, part[1]));
+      if (part[0] < 0) { line.appendChild(el("span", "rel", D.relations[e[2]])); return; }
+      var link = el("button", "other", D.nodes[part[0]].name), n = part[0];
+      link.type = "button"; link.addEventListener("click", function () { focus(n); });
+      line.appendChild(link);
+    });
+    line.appendChild(el("span", "muted", "  ×" + e[3]));
+    box.appendChild(line); addSources(box, e); body.appendChild(box);
+    draw();
+  }
+  function refresh() { if (selectedEdge >= 0) selectEdge(selectedEdge); else select(selected); }
   function focus(n) {
     autoFit = false; view.s = Math.max(view.s, 1.2);
     view.tx = view.w / 2 - x[n] * view.s; view.ty = view.h / 2 - y[n] * view.s; select(n);
@@ -387,11 +370,11 @@
   D.relations.forEach(function (rel, r) {
     var label = el("label"), cb = el("input"), sw = el("span", "swatch");
     cb.type = "checkbox"; cb.checked = true; sw.style.background = color(r);
-    cb.addEventListener("change", function () { shownRel[r] = cb.checked; select(selected); });
+    cb.addEventListener("change", function () { shownRel[r] = cb.checked; refresh(); });
     label.appendChild(cb); label.appendChild(sw); label.appendChild(el("span", null, rel + " (" + relCount[r] + ")"));
     relBox.appendChild(label); boxes.push(cb);
   });
-  function setAll(v) { boxes.forEach(function (cb, r) { cb.checked = v; shownRel[r] = v; }); select(selected); }
+  function setAll(v) { boxes.forEach(function (cb, r) { cb.checked = v; shownRel[r] = v; }); refresh(); }
   document.getElementById("all").addEventListener("click", function () { setAll(true); });
   document.getElementById("none").addEventListener("click", function () { setAll(false); });
 
@@ -416,11 +399,18 @@
     return n;
   }
   function selftest() {
-    var params = new URLSearchParams(location.hash.slice(1)), target = 0, res = { ok: false };
+    var params = new URLSearchParams(location.hash.slice(1)), target = 0, edge = -1, res = { ok: false };
     try {
       if (params.has("click")) target = D.nodes.findIndex(function (n) { return n.name === params.get("click"); });
+      if (params.has("edge")) {
+        var want = JSON.parse(params.get("edge"));
+        target = -1;
+        edge = D.edges.findIndex(function (e) {
+          return D.nodes[e[0]].name === want[0] && D.relations[e[2]] === want[1] && D.nodes[e[1]].name === want[2];
+        });
+      }
       resize();
-      while (alpha > 0.002) tick();
+      while (layout.alpha > 0.002) tick();
       fit(); draw();
       res.drawn_nodes = lastDrawn.nodes; res.drawn_edges = lastDrawn.edges;
       res.total_nodes = D.total_nodes; res.shown_nodes = D.shown_nodes;
@@ -431,15 +421,29 @@
       res.font = FONT;
       res.glyphs = {};
       ["北京大学", params.get("glyphs") || ""].forEach(function (t) { if (t) res.glyphs[t] = distinctGlyphs(t); });
-      if (target >= 0 && N) {
-        var r = canvas.getBoundingClientRect(), sx = r.left + view.tx + x[target] * view.s, sy = r.top + view.ty + y[target] * view.s;
+      if ((target >= 0 && N) || edge >= 0) {
+        var r = canvas.getBoundingClientRect(), wx = target >= 0 ? x[target] : 0, wy = target >= 0 ? y[target] : 0;
+        if (edge >= 0) { // the middle of the edge's curve
+          var ce = control(edge), es = D.edges[edge][0], et = D.edges[edge][1];
+          wx = 0.25 * x[es] + 0.5 * ce[0] + 0.25 * x[et]; wy = 0.25 * y[es] + 0.5 * ce[1] + 0.25 * y[et];
+        }
+        var sx = r.left + view.tx + wx * view.s, sy = r.top + view.ty + wy * view.s;
         ["pointerdown", "pointerup"].forEach(function (type) {
           canvas.dispatchEvent(new PointerEvent(type, { clientX: sx, clientY: sy, bubbles: true, pointerId: 1, button: 0 }));
         });
-        res.clicked = D.nodes[target].name;
+        res.clicked = target >= 0 ? D.nodes[target].name : null;
+        res.clicked_edge = edge >= 0 ? [D.nodes[D.edges[edge][0]].name, D.relations[D.edges[edge][2]], D.nodes[D.edges[edge][1]].name] : null;
+        res.selected_edge = selectedEdge;
         res.selected = document.getElementById("detail-title").textContent;
         res.panel_text = document.getElementById("detail-body").textContent;
         res.sentences = Array.prototype.map.call(document.querySelectorAll("#detail-body .sentence"), function (s) { return s.textContent; });
+        res.marks = Array.prototype.map.call(document.querySelectorAll("#detail-body .sentence"), function (s) {
+          return Array.prototype.map.call(s.querySelectorAll("mark"), function (m) { // class, text, code-point offset
+            var before = 0;
+            for (var nd = m.previousSibling; nd; nd = nd.previousSibling) before += Array.from(nd.textContent).length;
+            return [m.className, m.textContent, before];
+          });
+        });
       }
       res.ok = true;
     } catch (err) { res.error = String(err && err.stack || err); }
