@@ -252,3 +252,10 @@ def test_the_code_task_writes_a_schema_batch_and_a_passage_as_code_and_gleans_in
     parsed = code_x.parse("```python\nextract = Extract([Triple(person('Ann'), Rel('born in'), location('Oslo'))])\n```",
                           "Ann was born in Oslo.", batch)
     assert parsed.status == "ok" and facts(parsed.pred) == (found, 0)
+
+
+def test_a_task_with_its_own_document_stop_sequences_needs_no_prompt_file_per_language():
+    from core.extract.extractors import from_task
+
+    code = from_task("code")
+    assert code.stop("cn") == code.stop("en") and code.stop("cn")  # the code prompt has no code.cn file

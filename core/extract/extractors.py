@@ -78,7 +78,8 @@ def from_task(name: str) -> Extractor:
     def parse(answer: str, text: str, schema: Any) -> Parsed:
         return task.parse(answer, {"text": text}, schema.relation_types or None)
 
-    return Extractor(name, task.document_prompt, parse, lambda language: stop_sequences(f"{name}.{language}"))
+    stop = getattr(task, "document_stop", None) or (lambda language: stop_sequences(f"{name}.{language}"))
+    return Extractor(name, task.document_prompt, parse, stop)
 
 
 def _glean(language: str, found: list[dict]) -> str:
