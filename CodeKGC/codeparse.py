@@ -8,24 +8,33 @@ are in core/tasks/code_parse.py. Without --schema no class or relation is flagge
 
 from __future__ import annotations
 
-import argparse
 import json
+from dataclasses import dataclass, field
 
-from core.errors import guard
+PROG = "codeparse.py"
 
 
-@guard
-def main(argv: list[str] | None = None) -> None:
+@dataclass
+class Args:
+    answer: str = field(default="", metadata={"help": "the model's answer (code)", "positional": True,
+                                              "shown_default": "empty"})
+    schema: str | None = field(default=None, metadata={
+        "help": "check classes and relations against this schema (.json or Python)"})
+
+
+def main(answer: str | None = "", schema: str | None = None) -> None:
     from core.tasks.code_parse import parse_code
     from core.tasks.code_schema import load_schema
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("answer", nargs="?", default="", help="the model's answer (code)")
-    parser.add_argument("--schema", help="check classes and relations against this schema (.json or Python)")
-    args = parser.parse_args(argv)
-    parsed = parse_code(args.answer, load_schema(args.schema) if args.schema else None)
+    parsed = parse_code(answer or "", load_schema(schema) if schema else None)
     print(json.dumps({"triples": parsed.pred, "status": parsed.status, "issues": parsed.issues}, ensure_ascii=False))
 
 
+def cli(argv: list[str] | None = None) -> None:
+    from core.flags import flags_of, prog_name, run
+
+    run(main, flags_of(Args), argv, prog=prog_name(PROG), doc=__doc__)
+
+
 if __name__ == "__main__":
-    main()
+    cli()

@@ -8,12 +8,11 @@ codekgc.py prints, through core's `code` task scorer. Records without `triple_li
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import guard
-
 HERE = Path(__file__).resolve().parent
+PROG = "codescore.py"
 DEFAULT = HERE / "output" / "pred.jsonl"
 
 
@@ -29,14 +28,22 @@ def score_file(path: str | Path) -> dict:
     return codekgc.score(task, pipeline.Result([], task.rows_to_pairs(read_records(path), path), {}))
 
 
-@guard
-def main(argv: list[str] | None = None) -> None:
+@dataclass
+class Args:
+    pred_file: str = field(default=str(DEFAULT), metadata={"help": "codekgc.py's output JSONL", "positional": True})
+
+
+def main(pred_file: str) -> None:
     from core.tasks.code import summary_lines
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("pred_file", nargs="?", default=str(DEFAULT), help="codekgc.py's output JSONL")
-    print("\n".join(summary_lines(score_file(parser.parse_args(argv).pred_file))))
+    print("\n".join(summary_lines(score_file(pred_file))))
+
+
+def cli(argv: list[str] | None = None) -> None:
+    from core.flags import flags_of, prog_name, run
+
+    run(main, flags_of(Args), argv, prog=prog_name(PROG), doc=__doc__)
 
 
 if __name__ == "__main__":
-    main()
+    cli()

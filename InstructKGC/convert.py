@@ -1,4 +1,4 @@
-"""Turn raw model answers into triples, one record per line (the seed's utils/convert.py step).
+"""Turn raw model answers into triples, one record per line (the step of DeepKE's 2023 utils/convert.py).
 
     python InstructKGC/convert.py --pred_path InstructKGC/tests/data/raw_outputs.json --tgt_path /tmp/kgc_converted.json
 
@@ -13,6 +13,7 @@ The input text and the relation names listed in the instruction resolve names th
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 
 
 def convert_record(record: dict) -> dict:
@@ -36,26 +37,23 @@ def convert_record(record: dict) -> dict:
     }
 
 
-def main(
-    pred_path: str | None = None,
-    tgt_path: str | None = None,
-    input_file: str | None = None,
-    output_file: str | None = None,
-) -> None:
-    """Parse every answer of `pred_path` (raw inference output) and write the records with triples to `tgt_path`.
+@dataclass
+class Args:
+    pred_path: str | None = field(default=None, metadata={
+        "help": "raw inference output, JSONL or JSON array; records need `output`", "aliases": ("--input_file",),
+        "required": True})
+    tgt_path: str | None = field(default=None, metadata={
+        "help": "where to write the converted JSONL (atomically)", "aliases": ("--output_file",), "required": True})
 
-    Args:
-        pred_path: raw inference output, JSONL or JSON array; records need `output` (alias: --input_file).
-        tgt_path: where to write the converted JSONL; written atomically (alias: --output_file).
-        input_file: alias of --pred_path.
-        output_file: alias of --tgt_path.
-    """
-    from core.errors import flag_alias
+
+def main(**settings) -> None:
+    """Parse every answer of --pred_path (raw inference output) and write the records with triples to --tgt_path."""
+    from core.flags import complete, flags_of
     from core.io import read_records, write_jsonl
     from core.records import INVALID, STATUSES, UNPARSABLE
 
-    src = str(flag_alias("pred_path", pred_path, "input_file", input_file, required=True))
-    dst = str(flag_alias("tgt_path", tgt_path, "output_file", output_file, required=True))
+    s = complete(flags_of(Args), settings, "convert.py")
+    src, dst = s["pred_path"], s["tgt_path"]
     records = read_records(src, required={"output": str}, optional={"instruction": str, "input": str})
     converted = [convert_record(rec) for rec in records]
     write_jsonl(dst, converted)
@@ -69,7 +67,11 @@ def main(
         print(f"unreadable fragments (see their `failed` field): {', '.join(map(str, failed_ids[:10]))}{more}")
 
 
-if __name__ == "__main__":
-    from core.errors import cli_main
+def cli(argv: list[str] | None = None) -> None:
+    from core.flags import flags_of, prog_name, run
 
-    cli_main(main)
+    run(main, flags_of(Args), argv, prog=prog_name("convert.py"), doc=__doc__)
+
+
+if __name__ == "__main__":
+    cli()

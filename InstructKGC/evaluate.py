@@ -14,30 +14,34 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass, field
 
 
-def main(
-    gold_file: str,
-    pred_file: str,
-    lang: str = "zh",
-    match: str = "set",
-    output_file: str | None = None,
-) -> None:
-    """Print (and optionally write) the CCKS2023 metrics of `pred_file` against `gold_file`.
+@dataclass
+class Args:
+    gold_file: str | None = field(default=None, metadata={
+        "help": "JSONL/JSON with id, output (reference answer) and optionally kg, instruction, input", "required": True})
+    pred_file: str | None = field(default=None, metadata={
+        "help": "convert.py output or raw inference output (id + output)", "required": True})
+    lang: str = field(default="zh", metadata={
+        "help": "Rouge-2 words: zh (jieba) or en (lowercased, punctuation and a/an/the dropped)", "choices": ("zh", "en")})
+    match: str = field(default="set", metadata={
+        "help": "set (duplicates within a record count once) or normal (duplicates count, multiset matching)",
+        "choices": ("set", "normal")})
+    output_file: str | None = field(default=None, metadata={"help": "also write the metrics JSON here"})
 
-    Args:
-        gold_file: JSONL/JSON with id, output (reference answer) and optionally kg, instruction, input.
-        pred_file: convert.py output or raw inference output (id + output).
-        lang: zh (jieba words) or en (lowercased words, punctuation and a/an/the dropped) for Rouge-2.
-        match: set (duplicates within a record count once) or normal (duplicates count, multiset matching).
-        output_file: also write the metrics JSON here.
-    """
+
+def main(**settings) -> None:
+    """Print (and with --output_file write) the CCKS2023 metrics of --pred_file against --gold_file."""
+    from core.flags import complete, flags_of
     from core.io import read_records, write_json
     from core.metrics.ccks import ccks_scores
 
+    s = complete(flags_of(Args), settings, "evaluate.py")
+    gold_file, pred_file, output_file = s["gold_file"], s["pred_file"], s["output_file"]
     gold = read_records(gold_file)
     pred = read_records(pred_file)
-    metrics = ccks_scores(gold, pred, lang=str(lang), match=str(match), gold_name=gold_file, pred_name=pred_file)
+    metrics = ccks_scores(gold, pred, lang=s["lang"], match=s["match"], gold_name=gold_file, pred_name=pred_file)
     if metrics["pred_parsed_from_text"]:
         print(
             f"note: {metrics['pred_parsed_from_text']} pred records are raw answers; their triples were parsed from "
@@ -51,7 +55,11 @@ def main(
     print(json.dumps(metrics, ensure_ascii=False, indent=2))
 
 
-if __name__ == "__main__":
-    from core.errors import cli_main
+def cli(argv: list[str] | None = None) -> None:
+    from core.flags import flags_of, prog_name, run
 
-    cli_main(main)
+    run(main, flags_of(Args), argv, prog=prog_name("evaluate.py"), doc=__doc__)
+
+
+if __name__ == "__main__":
+    cli()

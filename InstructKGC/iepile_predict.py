@@ -17,84 +17,69 @@ with `--records_out` our records for `python -m core.kg build`.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
+
+PROG = "iepile_predict.py"
 
 
-def main(
-    input_file: str,
-    output_file: str,
-    records_out: str | None = None,
-    answer_field: str | None = None,
-    backend: str = "hf",
-    base_model: str = "",
-    lora_weights: str = "",
-    prompt_template_name: str | None = None,
-    force_template: bool = False,
-    bits: int | None = None,
-    dtype: str = "auto",
-    batch_size: int = 8,
-    max_new_tokens: int = 300,
-    base_url: str | None = None,
-    model: str | None = None,
-    concurrency: int = 8,
-    no_cache: bool = False,
-    cache_dir: str | None = None,
-) -> None:
-    """Predict, merge and score every input of `input_file`.
+@dataclass
+class Args:
+    input_file: str | None = field(default=None, metadata={
+        "help": "IEPile test records (JSON or JSONL), from iepile_convert.py --split test", "required": True})
+    output_file: str | None = field(default=None, metadata={
+        "help": "merged predictions, one JSONL line per input; prompts, raw answers and metrics beside it",
+        "required": True})
+    records_out: str | None = field(default=None, metadata={
+        "help": "also write our records (ner / kg / ee shapes, readable by core.kg) to this file"})
+    answer_field: str | None = field(default=None, metadata={
+        "help": "read each batch's answer from this field of the input records instead of asking a model"})
+    max_tokens: int = field(default=300, metadata={
+        "help": "longest answer, in tokens (IEPile's scripts use 300)", "aliases": ("--max_new_tokens",)})
 
-    Args:
-        input_file: IEPile test records (JSON or JSONL), from iepile_convert.py --split test.
-        output_file: merged predictions, one JSONL line per input; prompts, raw answers and metrics beside it.
-        records_out: also write our records (ner / kg / ee shapes, readable by core.kg) to this file.
-        answer_field: read each batch's answer from this field of the input records instead of asking a model.
-        backend: hf (local model) or openai (an OpenAI-compatible server).
-        base_model: hf: base model folder or hub id (default: the adapter's recorded base model).
-        lora_weights: hf: adapter folder from InstructKGC/finetune.py; openai: read for its template only.
-        prompt_template_name: model template, e.g. oneke, llama2, alpaca, chat_template, or a .json path.
-        force_template: use --prompt_template_name although the adapter recorded another template.
-        bits: hf: load the base model in 4 or 8 bits.
-        dtype: hf: auto, bf16, fp16 or fp32.
-        batch_size: hf: prompts per generate call.
-        max_new_tokens: longest answer in tokens (IEPile's scripts use 300).
-        base_url: openai: the server, e.g. http://127.0.0.1:8000/v1.
-        model: openai: model id on the server; default its first.
-        concurrency: openai: requests in flight.
-        no_cache: do not read or write core.llm's response cache.
-        cache_dir: core.llm's response cache folder.
-    """
-    from core.errors import UserError
+
+def flags() -> list:
+    """Args, then every core.llm.LLMConfig setting (the hf backend by default)."""
+    from core.flags import flags_of
+    from core.llm import LLMConfig
+
+    return [*flags_of(Args), *flags_of(LLMConfig, backend="hf")]
+
+
+def main(**settings) -> None:
+    """Predict, merge and score every input of --input_file."""
+    from core.flags import complete, take
     from core.iepile.predict import from_answers, our_records, run
     from core.io import write_jsonl
+    from core.llm import LLMConfig
     from core.pipeline import RunFiles, report
     from core.tasks import get_task
 
-    records = get_task("iepile").read(input_file)
-    files = RunFiles.beside(output_file)
-    if answer_field:
-        result = from_answers(records, answer_field, files, input_file)
+    s = complete(flags(), settings, PROG)
+    llm = take(s, LLMConfig)
+    records = get_task("iepile").read(s["input_file"])
+    files = RunFiles.beside(s["output_file"])
+    if s["answer_field"]:
+        result = from_answers(records, s["answer_field"], files, s["input_file"])
     else:
-        from core.llm import LLMConfig, create_backend
+        from core.errors import UserError
+        from core.llm import create_backend
 
-        if backend not in ("hf", "openai"):
-            raise UserError(f"--backend must be hf or openai (got {backend!r})")
-        if backend == "hf" and not base_model and not lora_weights:
+        if llm["backend"] == "hf" and not llm["base_model"] and not llm["lora_weights"]:
             raise UserError("no model: pass --base_model and/or --lora_weights (or --answer_field)")
-        render, chat = None, None
-        if backend == "openai":
-            render, chat = _server_template(lora_weights, prompt_template_name, force_template)
-        local = backend == "hf"  # a server gets prompts rendered here (or chat messages); the hf backend renders
-        config = LLMConfig.from_flags(
-            backend=backend, base_model=base_model or None, lora_weights=(lora_weights or None) if local else None,
-            prompt_template_name=prompt_template_name if local else None, force_template=force_template, bits=bits,
-            dtype=dtype, batch_size=batch_size, base_url=base_url, model=model, concurrency=concurrency,
-            no_cache=no_cache, cache_dir=cache_dir, chat=chat)
-        with create_backend(config) as llm:
-            if getattr(llm, "follower", False):  # torchrun ranks > 0 generate their share of rank 0's batches
-                return llm.follow()
-            result = run(llm, records, files, render=render, path=input_file, max_tokens=max_new_tokens,
+        render = None
+        if llm["backend"] != "hf":  # a server gets prompts rendered here (or chat messages); the hf backend renders
+            render, chat = _server_template(llm["lora_weights"], llm["prompt_template_name"], llm["force_template"])
+            llm["chat"] = chat if llm["chat"] is None else llm["chat"]
+        if llm["api_key"]:
+            print("warning: --api_key is deprecated: set OPENAI_API_KEY instead", file=sys.stderr)
+        with create_backend(LLMConfig.from_flags(**llm)) as backend:
+            if getattr(backend, "follower", False):  # torchrun ranks > 0 generate their share of rank 0's batches
+                return backend.follow()
+            result = run(backend, records, files, render=render, path=s["input_file"], max_tokens=s["max_tokens"],
                          temperature=0.0)
-    if records_out:
-        write_jsonl(records_out, our_records(result))
-        print(f"{len(result.pairs)} records for core.kg -> {records_out}", file=sys.stderr)
+    if s["records_out"]:
+        write_jsonl(s["records_out"], our_records(result))
+        print(f"{len(result.pairs)} records for core.kg -> {s['records_out']}", file=sys.stderr)
     if result.metrics:
         report(result.metrics, files.metrics)
 
@@ -114,7 +99,11 @@ def _server_template(lora_weights: str, name: str | None, force: bool):
     return template.render, False
 
 
-if __name__ == "__main__":
-    from core.errors import cli_main
+def cli(argv: list[str] | None = None) -> None:
+    from core.flags import prog_name, run
 
-    cli_main(main, name="iepile_predict.py")
+    run(main, flags(), argv, prog=prog_name(PROG), doc=__doc__)
+
+
+if __name__ == "__main__":
+    cli()

@@ -8,7 +8,7 @@ input and `labels` its `kg` (else its `output` read with core.parsing, the parse
 <data_path>/rte_cn.json and run `python LLMICL/run.py task=rte language=cn zero_shot=False data_path=<data_path> ...`.
 --mode test: JSONL records whose `output` is a model answer -> the same records with `kg` (the triples read from it)
 and `status` (ok | repaired | failed), JSONL, ready for InstructKGC/evaluate.py.
-The seed's crashes are gone: `--number` is an int, test mode reads --input_file/--output_file, train mode writes the
+The crashes of DeepKE's 2023 converter are gone: `--number` is an int, test mode reads --input_file/--output_file, train mode writes the
 first N records (not record N). Output files are written whole or not at all.
 """
 
@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import random
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MODES = ("train", "test")
+PROG = "ccks2023_convert.py"
 
 
 def _triples(rec: dict) -> tuple[list[list[str]], str]:
@@ -31,28 +33,27 @@ def _triples(rec: dict) -> tuple[list[list[str]], str]:
     return [t.to_list() for t in parsed.triples], parsed.status
 
 
-def main(
-    input_file: str = "LLMICL/data/ccks_train.json",
-    output_file: str | None = None,
-    number: int = 5,
-    mode: str = "train",
-    seed: int = 42,
-) -> None:
-    """Convert and write `output_file`.
+@dataclass
+class Args:
+    input_file: str = field(default="LLMICL/data/ccks_train.json", metadata={
+        "help": "CCKS2023 records, JSONL (or a JSON array)"})
+    output_file: str | None = field(default=None, metadata={
+        "help": "where to write", "shown_default": "<input stem>_input.json (train), <input stem>_kg.json (test)"})
+    number: int = field(default=5, metadata={"help": "train: how many demos to keep"})
+    mode: str = field(default="train", metadata={"help": "train (demos) or test (triples from answers)",
+                                                 "choices": MODES})
+    seed: int = field(default=42, metadata={"help": "train: random seed of the shuffle (the same demos each time)"})
 
-    Args:
-        input_file: CCKS2023 records, JSONL (or a JSON array).
-        output_file: where to write (default: <input stem>_input.json for train, <input stem>_kg.json for test).
-        number: train: how many demos to keep.
-        mode: train (demos) or test (triples from answers).
-        seed: train: shuffle seed, so the same demos come back each time.
-    """
+
+def main(**settings) -> None:
+    """Convert --input_file and write --output_file."""
     from core.errors import UserError
+    from core.flags import complete, flags_of
     from core.io import DataError, read_records, strip_private, write_json, write_jsonl
 
-    if mode not in MODES:
-        raise UserError(f"--mode must be train or test, got {mode!r}")
-    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+    s = complete(flags_of(Args), settings, PROG)
+    input_file, output_file, number, mode = s["input_file"], s["output_file"], s["number"], s["mode"]
+    if number < 1:
         raise UserError(f"--number must be a whole number >= 1, got {number!r}")
     source = Path(input_file)
     suffix = "_input.json" if mode == "train" else "_kg.json"
@@ -69,7 +70,7 @@ def main(
             if kg is not None and not all(isinstance(t, list) and len(t) == 3 and all(isinstance(x, str) for x in t)
                                           for t in kg):
                 raise DataError(source, rec["__line__"], "expected a list of [head, relation, tail]", field="kg")
-        random.Random(seed).shuffle(records)
+        random.Random(s["seed"]).shuffle(records)
         demos = []
         for rec in records[:number]:
             labels, _ = _triples(rec)
@@ -90,7 +91,11 @@ def main(
         print(f"{len(out)} records with kg -> {target}", file=sys.stderr)
 
 
-if __name__ == "__main__":
-    from core.errors import cli_main
+def cli(argv: list[str] | None = None) -> None:
+    from core.flags import flags_of, prog_name, run
 
-    cli_main(main)
+    run(main, flags_of(Args), argv, prog=prog_name(PROG), doc=__doc__)
+
+
+if __name__ == "__main__":
+    cli()

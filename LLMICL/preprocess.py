@@ -3,7 +3,7 @@
     python LLMICL/preprocess.py task=ner language=en zero_shot=False k=2 text_input="Japan beat Syria in the Asian Cup."
 
 Takes the same settings as run.py (key=value or --key value, defaults from LLMICL/conf/run.yaml) and prints each
-prompt; with input_file, one per record. `prepare_examples(data_path, task, language)` is the seed's function: the
+prompt; with input_file, one per record. `prepare_examples(data_path, task, language)` is DeepKE's 2023 function: the
 demos of <data_path>/<task>_<language>.json, checked ('ch' is read as cn).
 """
 
@@ -25,7 +25,7 @@ def _run_module():
 
 
 def prepare_examples(data_path: str | None, task: str, language: str) -> list[dict]:
-    """The seed's helper: every demo of the task's few-shot file, checked, bookkeeping keys removed."""
+    """DeepKE's 2023 helper: every demo of the task's few-shot file, checked, bookkeeping keys removed."""
     from core.io import strip_private
 
     run = _run_module()

@@ -4,8 +4,8 @@
     python LLMICL/run.py task=ner language=en text_input="Japan beat Syria in the Asian Cup." base_url=http://127.0.0.1:8000/v1
     python LLMICL/run.py --task rte --language cn --zero_shot False --k 2 --input_file LLMICL/data/rte_cn_input.jsonl --output_file out/llmicl/rte_cn.jsonl
 
-Settings are the seed's keys (task, language, engine, text_input, instruction, zero_shot, data_path, domain, labels,
-head_entity, head_type, tail_entity, tail_type, api_key) plus ours, given as key=value (the seed's Hydra style) or
+Settings are DeepKE's 2023 keys (task, language, engine, text_input, instruction, zero_shot, data_path, domain, labels,
+head_entity, head_type, tail_entity, tail_type, api_key) plus ours, given as key=value (DeepKE's 2023 Hydra style) or
 --key value; defaults come from LLMICL/conf/run.yaml. The API key is read from OPENAI_API_KEY.
 """
 

@@ -3,7 +3,7 @@
     python UnleashLLMRE/gpt3DA.py --help
     python UnleashLLMRE/gpt3DA.py -dp UnleashLLMRE/data/train.json --output_dir out/da --dataset tacred --k 3 --num_per_relation 5 --base_url http://127.0.0.1:8000/v1
 
-The 2023 flags and files on top of the one data augmentation (core.tasks.da): per relation of the demo file (or, with
+DeepKE's 2023 flags and files on top of the one data augmentation (core.tasks.da): per relation of the demo file (or, with
 `--per types`, per head/tail entity-type pair), one prompt (core/prompts/da.tacred[-types].v1.txt) with k demos asks
 for --num_per_relation more samples as JSON lines. Writes `<output_dir>/generated.json` (JSON lines: TACRED records
 with tokens and inclusive token offsets, plus `text`, `subj`, `obj`; read back by gpt3ICL.py --da_path; rewritten
@@ -13,9 +13,10 @@ verbatim; a rerun asks only what is missing or whose prompt changed) and da_repo
 
 from __future__ import annotations
 
-import argparse
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import re_cli  # the case's sibling module: python puts this script's folder on sys.path
 
@@ -25,28 +26,34 @@ from core.io import DataError, write_json, write_jsonl
 from core.tasks import da, get_task
 from core.tasks import tacred_data as data
 
-
-def make_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--demo_path", "-dp", required=True, help="demo samples: TACRED records, or DeepKE's h/t layout "
-                                                             "(with entity types)")
-    p.add_argument("--output_dir", required=True, help="folder for generated.json, generated.raw.jsonl, da_report.json")
-    p.add_argument("--dataset", required=True, choices=sorted(data.ENTITY_TYPES),
-                   help="which entity types a generated sample may use")
-    p.add_argument("--k", type=int, default=3, help="demos per request (all there are when fewer)")
-    p.add_argument("--num_per_relation", type=int, default=10, help="samples asked for per request (at most this "
-                                                                     "many are kept per request)")
-    p.add_argument("--per", choices=da.BY, default="relation",
-                   help="one request per relation (the seed's), or per (head type, tail type) pair of the demos")
-    p.add_argument("--seed", type=int, default=42, help="seed of the demo sampling: same seed, same prompts")
-    p.add_argument("--data_format", choices=data.FORMATS, default="auto", help="tacred | ht | auto (detected)")
-    p.add_argument("--max_tokens", type=int, default=3500, help="answer length limit (the seed's 3500)")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (the seed's 1)")
-    re_cli.add_llm_flags(p)
-    return p
+PROG = "gpt3DA.py"
 
 
-def load_demos(args: argparse.Namespace) -> list[dict]:
+@dataclass
+class Args:
+    demo_path: str | None = field(default=None, metadata={
+        "help": "demo samples: TACRED records, or DeepKE's h/t layout (with entity types)", "aliases": ("-dp",),
+        "required": True})
+    output_dir: str | None = field(default=None, metadata={
+        "help": "folder for generated.json, generated.raw.jsonl, da_report.json", "required": True})
+    dataset: str | None = field(default=None, metadata={
+        "help": "which entity types a generated sample may use", "choices": tuple(sorted(data.ENTITY_TYPES)),
+        "required": True})
+    k: int = field(default=3, metadata={"help": "demos per request (all there are when fewer)"})
+    num_per_relation: int = field(default=10, metadata={
+        "help": "samples asked for per request (at most this many are kept per request)"})
+    per: str = field(default="relation", metadata={
+        "help": "one request per relation (DeepKE's 2023 way), or per (head type, tail type) pair of the demos",
+        "choices": da.BY})
+    seed: int = field(default=42, metadata={"help": "random seed of the demo sampling: same seed, same prompts"})
+    data_format: str = field(default="auto", metadata={"help": "tacred | ht | auto (detected)",
+                                                       "choices": data.FORMATS})
+    max_tokens: int = field(default=3500, metadata={"help": "answer length limit (DeepKE's 2023 value)",
+                                                    "aliases": ("--max_new_tokens",)})
+    temperature: float = field(default=1.0, metadata={"help": "sampling temperature (DeepKE's 2023 value)"})
+
+
+def load_demos(args: SimpleNamespace) -> list[dict]:
     """The demo file's samples in the DA layout; entity types are required (the prompt shows them)."""
     samples = data.load_samples(args.demo_path, args.data_format)
     for s in samples:
@@ -61,12 +68,13 @@ def load_demos(args: argparse.Namespace) -> list[dict]:
     return demos
 
 
-def main(args: argparse.Namespace) -> dict:
+def main(**given) -> dict:
+    """Ask for new samples per relation (or type pair), keep the valid new ones; returns the report."""
     from core.llm import create_backend
 
+    args, cfg = re_cli.settings(Args, given, PROG)
     if args.k < 1 or args.num_per_relation < 1:
         raise UserError("--k and --num_per_relation must be >= 1")
-    cfg = re_cli.llm_config(args)
     task, demos = get_task("da"), load_demos(args)
     allowed = data.ENTITY_TYPES[args.dataset]
     plan = da.augment_plan(task, demos, relations=None, labels=allowed, number=args.num_per_relation, k=args.k,
@@ -91,4 +99,4 @@ def main(args: argparse.Namespace) -> dict:
 
 
 if __name__ == "__main__":
-    re_cli.run(make_parser, main)
+    re_cli.cli(main, Args, PROG, __doc__)

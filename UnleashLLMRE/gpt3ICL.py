@@ -3,7 +3,7 @@
     python UnleashLLMRE/gpt3ICL.py --help
     python UnleashLLMRE/gpt3ICL.py -tp UnleashLLMRE/data/train.json -ttp UnleashLLMRE/data/test.json -os out/re -on out/re --prompt text_schema --k 1 --base_url http://127.0.0.1:8000/v1
 
-The 2023 flags and files on top of the `tacred` task (core.tasks.tacred) and core.pipeline. Writes `<-os>/os.json`
+DeepKE's 2023 flags and files on top of the `tacred` task (core.tasks.tacred) and core.pipeline. Writes `<-os>/os.json`
 (JSON lines: each test record + `pr`, the predicted relation), `<-on>/no.json` (JSON array: records whose answer
 named no known label or whose request failed, `pr` = the raw answer), and the pipeline's files in `<-os>`:
 prompts.jsonl, raw.jsonl (every answer verbatim; a rerun asks only what is missing or whose prompt changed),
@@ -12,10 +12,11 @@ parsed.jsonl (every record with `pr`, status, issues, raw) and the metrics (`--m
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import re_cli  # the case's sibling module: python puts this script's folder on sys.path
 
@@ -27,36 +28,45 @@ from core.records import FAILED
 from core.tasks import get_task, tacred
 from core.tasks import tacred_data as data
 
-
-def make_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--train_path", "-tp", required=True, help="demo pool: TACRED records, or DeepKE's h/t layout")
-    p.add_argument("--test_path", "-ttp", required=True, help="test records (same layouts), each with its gold relation")
-    p.add_argument("--output_success", "-os", required=True, help="folder for os.json, raw.jsonl, parsed.jsonl, "
-                                                                  "prompts.jsonl and metrics.json")
-    p.add_argument("--output_nores", "-on", required=True, help="folder for no.json (unparsed and failed answers)")
-    p.add_argument("--prompt", required=True, choices=tacred.VARIANTS,
-                   help="prompt variant (core/prompts/tacred.<name>.v1.txt); *_schema shows the entity types")
-    p.add_argument("--k", type=int, default=1, help="demos per relation (all there are when a relation has fewer)")
-    p.add_argument("--seed", type=int, default=42, help="seed of the demo sampling: same seed, same prompts")
-    p.add_argument("--da_path", nargs="+", default=[], help="generated samples (gpt3DA.py's generated.json) added to "
-                                                            "the demo pool")
-    p.add_argument("--data_format", choices=data.FORMATS, default="auto",
-                   help="tacred | ht (DeepKE few-shot: h/t + rel2id.json) | auto: detected from the first record")
-    p.add_argument("--rel2id_path", default=None, help="relation list as {relation: id}; default: rel2id.json beside "
-                                                       "--train_path in the ht layout, else the relations of the data")
-    p.add_argument("--metrics_file", default=None, help="where the scores go as JSON (default <-os>/metrics.json)")
-    p.add_argument("--max_tokens", type=int, default=128, help="answer length limit (the seed's 128)")
-    p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (the seed's 0)")
-    re_cli.add_llm_flags(p)
-    return p
+PROG = "gpt3ICL.py"
 
 
-def load_data(args: argparse.Namespace) -> tuple[dict, list, list[str]]:
+@dataclass
+class Args:
+    train_path: str | None = field(default=None, metadata={
+        "help": "demo pool: TACRED records, or DeepKE's h/t layout", "aliases": ("-tp",), "required": True})
+    test_path: str | None = field(default=None, metadata={
+        "help": "test records (same layouts), each with its gold relation", "aliases": ("-ttp",), "required": True})
+    output_success: str | None = field(default=None, metadata={
+        "help": "folder for os.json, raw.jsonl, parsed.jsonl, prompts.jsonl and metrics.json", "aliases": ("-os",),
+        "required": True})
+    output_nores: str | None = field(default=None, metadata={
+        "help": "folder for no.json (unparsed and failed answers)", "aliases": ("-on",), "required": True})
+    prompt: str | None = field(default=None, metadata={
+        "help": "prompt variant (core/prompts/tacred.<name>.v1.txt); *_schema shows the entity types",
+        "choices": tacred.VARIANTS, "required": True})
+    k: int = field(default=1, metadata={"help": "demos per relation (all there are when a relation has fewer)"})
+    seed: int = field(default=42, metadata={"help": "random seed of the demo sampling: same seed, same prompts"})
+    da_path: list[str] = field(default_factory=list, metadata={
+        "help": "generated samples (gpt3DA.py's generated.json) added to the demo pool; several: a.json b.json"})
+    data_format: str = field(default="auto", metadata={
+        "help": "tacred | ht (DeepKE few-shot: h/t + rel2id.json) | auto: detected from the first record",
+        "choices": data.FORMATS})
+    rel2id_path: str | None = field(default=None, metadata={
+        "help": "relation list as {relation: id}", "shown_default": "rel2id.json beside --train_path in the ht "
+                "layout, else the relations of the data"})
+    metrics_file: str | None = field(default=None, metadata={
+        "help": "where the scores go as JSON", "shown_default": "<-os>/metrics.json"})
+    max_tokens: int = field(default=128, metadata={"help": "answer length limit (DeepKE's 2023 value)",
+                                                   "aliases": ("--max_new_tokens",)})
+    temperature: float = field(default=0.0, metadata={"help": "sampling temperature (DeepKE's 2023 value)"})
+
+
+def load_data(args: SimpleNamespace) -> tuple[dict, list, list[str]]:
     """(demo pool by relation, test samples, label list); warns about relations with no or fewer than k demos."""
     fmt = args.data_format
     pool = data.load_samples(args.train_path, fmt)
-    for path in args.da_path:
+    for path in args.da_path or []:
         pool += data.load_samples(path, "tacred")
     test = data.load_samples(args.test_path, fmt)
     rel2id_path = args.rel2id_path
@@ -99,12 +109,13 @@ def write_outputs(result: pipeline.Result, success_dir: Path, nores_dir: Path) -
         no_file.unlink()  # left from an earlier run whose failures are now answered
 
 
-def main(args: argparse.Namespace) -> dict:
+def main(**given) -> dict:
+    """Ask, parse and score every test record; returns the metrics."""
     from core.llm import create_backend
 
+    args, cfg = re_cli.settings(Args, given, PROG)
     if args.k < 1:
         raise UserError(f"--k must be >= 1, got {args.k}")
-    cfg = re_cli.llm_config(args)
     pool, test, labels = load_data(args)
     label_set = tacred.LabelSet(labels)
     items = [(s.id, tacred.build_prompt(args.prompt, label_set, tacred.choose_demos(pool, labels, args.k,
@@ -125,4 +136,4 @@ def main(args: argparse.Namespace) -> dict:
 
 
 if __name__ == "__main__":
-    re_cli.run(make_parser, main)
+    re_cli.cli(main, Args, PROG, __doc__)

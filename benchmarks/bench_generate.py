@@ -1,12 +1,12 @@
 """Records/s of local inference through the one generation path (core.llm's hf backend + run_prompts, batch 16)
-vs the seed's one-record-at-a-time loop, and vs a bare batched `model.generate` (the path's own overhead).
+vs DeepKE's 2023 one-record-at-a-time loop, and vs a bare batched `model.generate` (the path's own overhead).
 
     python benchmarks/bench_generate.py
 
 Same toy model (core.toy LLaMA: hidden 64, 2 layers, random weights; the tiny one, not a bigger config: per-step
 overhead dominates it, as it does a 7B model's decoding on a GPU), same 64 CCKS-style prompts of 64-152 tokens
 (alpaca template), greedy, 64 new tokens each; all runs must give exactly the same answers.
-- baseline 1, the seed's loop: tokenize one prompt, `model.generate`, decode, take the response. Target: the path is
+- baseline 1, DeepKE's 2023 loop: tokenize one prompt, `model.generate`, decode, take the response. Target: the path is
   >= 8x faster.
 - baseline 2, bare batched generate: the prompts sorted by length, 16 at a time, left-padded by the tokenizer, one
   `model.generate` call each, decoded. Target: the path (backend, run_prompts, raw file written and flushed per
@@ -47,8 +47,8 @@ def records() -> list[dict]:
     return out
 
 
-def seed_loop(model, tokenizer, prompts: list[str]) -> list[str]:
-    """What the seed's inference.py did: one record at a time."""
+def loop_2023(model, tokenizer, prompts: list[str]) -> list[str]:
+    """What DeepKE's 2023 inference.py did: one record at a time."""
     import torch
 
     answers = []
@@ -126,7 +126,7 @@ def main() -> None:
     bare_batched(model, tokenizer, prompts[:2])  # warm-up
 
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stderr(io.StringIO()):
-        one, baseline = best_of("one", lambda: seed_loop(model, tokenizer, prompts))
+        one, baseline = best_of("one", lambda: loop_2023(model, tokenizer, prompts))
         bare, bare_answers = best_of("bare", lambda: bare_batched(model, tokenizer, prompts))
         path, answers = best_of("path", lambda: through_the_path(backend, items, Path(tmp)))
     same = sum(a == b for a, b in zip(baseline, answers, strict=True))
@@ -136,7 +136,7 @@ def main() -> None:
 
     print(f"bench_generate: toy llama (hidden 64, 2 layers), {N} prompts of {min(lengths)}-{max(lengths)} tokens, "
           f"{NEW_TOKENS} new tokens, torch threads {torch.get_num_threads()}, best of {REPEATS}")
-    print(f"bench_generate: one at a time (seed loop): {one:.2f} CPU s ({WALL['one']:.2f} s wall), "
+    print(f"bench_generate: one at a time (DeepKE's 2023 loop): {one:.2f} CPU s ({WALL['one']:.2f} s wall), "
           f"{N / one:.1f} records/CPU s")
     print(f"bench_generate: bare batched model.generate (batch {BATCH}): {bare:.2f} CPU s ({WALL['bare']:.2f} s wall), "
           f"{N / bare:.1f} records/CPU s")

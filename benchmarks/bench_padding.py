@@ -4,7 +4,7 @@
 
 Builds 2,000 CCKS-style records of varied length from InstructKGC/data/train.json (inputs repeated 1-25 times),
 tokenizes them with the toy LLaMA tokenizer exactly as fine-tuning does (core.train.encode_records, alpaca template,
-cutoff_len 2048), then cuts one epoch into micro-batches of 4 (the seed's micro_batch_size; batch_size 128) in the
+cutoff_len 2048), then cuts one epoch into micro-batches of 4 (DeepKE's 2023 micro_batch_size; batch_size 128) in the
 Trainer's random order and in the order of its length-grouped sampler, each micro-batch padded to its longest record.
 Averaged over 5 epochs (seeds). Target: grouped padding share <= 10% of the naive one.
 """

@@ -18,17 +18,6 @@ EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
 
 
-def flag_alias(name: str, value: Any, alias_name: str, alias: Any, required: bool = False) -> Any:
-    """The value of a flag that has an alias (the seed's `--valid_file` for `--valid_path`, ...): either may be
-    given, both only if they agree; `required`: one of them must be given."""
-    if value is not None and alias is not None and str(value) != str(alias):
-        raise UserError(f"--{name} {value} and --{alias_name} {alias} disagree: give one of them")
-    chosen = alias if value is None else value
-    if required and (chosen is None or chosen is True or not str(chosen).strip()):
-        raise UserError(f"--{name} (or --{alias_name}) is required")
-    return chosen
-
-
 def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Decorator for entry points: UserError -> `error: ...` on stderr and exit 2, Ctrl-C -> a resume hint, exit 130."""
     import functools

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import UserError
@@ -207,19 +208,23 @@ def _build_glm(out: Path) -> None:
     _save_model(GlmForCausalLM(config), tokenizer, out)
 
 
-def main(*kinds: str, cache_dir: str | None = None, force: bool = False) -> None:
-    """Build toy models (default: all kinds) and print one folder per line.
+@dataclass
+class BuildArgs:
+    kinds: list[str] = field(default_factory=list, metadata={
+        "help": f"which toy models: {', '.join(KINDS)}", "positional": True, "shown_default": "all"})
+    cache_dir: str | None = field(default=None, metadata={
+        "help": "where to build", "shown_default": "$KGLLM_TOY_DIR, else ~/.cache/kgllm/toy"})
+    force: bool = field(default=False, metadata={"help": "rebuild even if a finished build is cached"})
 
-    Args:
-        kinds: "llama", "glm" or both; none means all.
-        cache_dir: where to build; default $KGLLM_TOY_DIR or ~/.cache/kgllm/toy.
-        force: rebuild even if a finished build is cached.
-    """
+
+def main(kinds: list[str] | None = None, cache_dir: str | None = None, force: bool = False) -> None:
+    """Build toy models (default: all kinds) and print one folder per line."""
     for kind in kinds or KINDS:
         print(build(kind, cache_dir=cache_dir, force=force))
 
 
 if __name__ == "__main__":
-    from core.errors import cli_main
+    from core.flags import Command, flags_of, prog_name, run_commands
 
-    cli_main({"build": main}, name="python -m core.toy")
+    run_commands([Command("build", main, flags_of(BuildArgs), "build (or find cached) toy models; prints their "
+                          "folders")], prog=prog_name("python -m core.toy"), doc=__doc__)

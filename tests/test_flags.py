@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from core.errors import UserError
-from core.flags import Flag, coerce, flags_of, help_text, parse, run
+from core.flags import Command, Flag, coerce, complete, flags_of, help_text, parse, run, run_commands, take
 
 
 @dataclass
@@ -80,3 +80,76 @@ def test_coerce_reads_config_file_values_as_the_flag_type():
     assert coerce(Flag("labels", list), ["a", "b"]) == ["a", "b"] and coerce(Flag("x", str), "None") is None
     with pytest.raises(UserError):
         coerce(Flag("n", int), True)
+
+
+@dataclass
+class Tool:
+    text: str | None = field(default=None, metadata={"help": "the text", "positional": True, "required": True})
+    files: list[str] = field(default_factory=list, metadata={"help": "inputs", "aliases": ("-i",)})
+    lang: str = field(default="zh", metadata={"help": "words", "choices": ("zh", "en")})
+    out: str | None = field(default=None, metadata={"help": "where", "shown_default": "<stem>.json"})
+    key: str | None = field(default="sk-secret", repr=False, metadata={"help": "deprecated key"})
+
+
+TOOL = flags_of(Tool)
+
+
+def test_positional_choices_repeated_and_several_word_lists():
+    values = parse(TOOL, ["hello", "-i", "a.json", "--files", "b.json,c.json", "--lang", "en"], "t")
+    assert (values["text"], values["files"], values["lang"]) == ("hello", ["a.json", "b.json", "c.json"], "en")
+    many = flags_of(Settings)  # no positional setting: a list flag takes every word up to the next flag
+    assert parse(many, ["--modules", "q_proj", "k_proj", "--k", "2", "--base_model", "m"], "p")["modules"] == \
+        ["q_proj", "k_proj"]
+    with pytest.raises(UserError, match=r"^--lang 'fr': expected one of zh, en$"):
+        parse(TOOL, ["x", "--lang", "fr"], "t")
+    with pytest.raises(UserError, match=r"^t: TEXT is required \(the text\)$"):
+        parse(TOOL, ["--lang", "en"], "t")
+    with pytest.raises(UserError, match=r"^t: unexpected argument 'y'"):
+        parse(TOOL, ["x", "y"], "t")
+
+
+def test_help_shows_choices_positional_computed_defaults_and_hides_secrets():
+    text = help_text("t", "Tool.", TOOL)
+    assert "usage: t TEXT [--flag value ...]" in text and "  TEXT STR" in text and "  --lang {zh,en}" in text
+    assert "(default: <stem>.json)" in text and "(default: ***)" in text and "sk-secret" not in text
+
+
+def test_complete_gives_a_python_caller_aliases_types_and_defaults():
+    values = complete(FLAGS, {"base_model": "m", "train_file": "t.json", "k": "4"}, "p")
+    assert (values["train_path"], values["k"], values["lr"]) == ("t.json", 4, 3e-4)
+    with pytest.raises(UserError, match="unknown flag --kk"):
+        complete(FLAGS, {"base_model": "m", "kk": 1}, "p")
+    rest = dict(values)
+    assert take(rest, Tool) == {} and take({"lang": "en", "k": 1}, Tool) == {"lang": "en"}
+
+
+def test_run_takes_defaults_from_a_config_the_first_reading_names_and_shows_them(capsys):
+    got = []
+
+    def config(values):
+        return {"k": 7, "train_file": "from-config.json"} if values["base_model"] == "cfg" else {}
+
+    run(lambda **kw: got.append(kw), FLAGS, ["--base_model", "cfg", "--lr", "0.1"], prog="p", defaults=config)
+    assert (got[0]["k"], got[0]["train_path"], got[0]["lr"]) == (7, "from-config.json", 0.1)
+    run(lambda **kw: got.append(kw), FLAGS, ["--base_model", "cfg", "--k", "2"], prog="p", defaults=config)
+    assert got[1]["k"] == 2  # a flag wins over the config
+    run(lambda **kw: got.append(kw), FLAGS, ["--base_model", "cfg", "--help"], prog="p", defaults=config)
+    out = capsys.readouterr().out
+    assert len(got) == 2 and "(default: from-config.json)" in out and "demos per relation (default: 7)" in out
+
+
+def test_run_commands_dispatches_lists_and_refuses_an_unknown_command(capsys):
+    calls = []
+    commands = [Command("fit", lambda **kw: calls.append(("fit", kw)), FLAGS, "train"),
+                Command("show", lambda **kw: calls.append(("show", kw)), lambda: TOOL, "print")]
+    run_commands(commands, ["show", "hi", "--lang", "en"], prog="tool")
+    assert calls == [("show", {"text": "hi", "files": [], "lang": "en", "out": None, "key": "sk-secret"})]
+    with pytest.raises(SystemExit) as done:
+        run_commands(commands, ["--help"], prog="tool", doc="Tools.")
+    assert done.value.code == 0 and "  fit   train\n  show  print" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as done:
+        run_commands(commands, ["shwo"], prog="tool")
+    assert done.value.code == 2 and capsys.readouterr().err == "error: tool: unknown command 'shwo'; did you mean show?\n"
+    with pytest.raises(SystemExit) as done:
+        run_commands(commands, ["fit", "--base_model", "m", "--k", "x"], prog="tool")
+    assert done.value.code == 2 and capsys.readouterr().err == "error: --k 'x': expected an integer\n" and len(calls) == 1

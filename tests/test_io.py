@@ -196,13 +196,3 @@ def test_cli_output_into_a_closed_pipe_stops_quietly():
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
 
 
-def test_flag_alias_takes_either_name_and_refuses_disagreement():
-    from core.errors import flag_alias
-
-    assert flag_alias("valid_path", None, "valid_file", "v.json") == "v.json"
-    assert flag_alias("valid_path", "v.json", "valid_file", "v.json") == "v.json"
-    assert flag_alias("valid_path", None, "valid_file", None) is None
-    with pytest.raises(UserError, match=r"^--micro_batch_size 4 and --micro_train_batch_size 2 disagree"):
-        flag_alias("micro_batch_size", 4, "micro_train_batch_size", 2)
-    with pytest.raises(UserError, match=r"^--pred_path \(or --input_file\) is required$"):
-        flag_alias("pred_path", None, "input_file", None, required=True)

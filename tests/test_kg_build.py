@@ -228,10 +228,13 @@ def test_a_null_prediction_never_falls_back_to_the_gold_relation():
 def test_cli_help_lists_every_command_and_repeated_inputs_merge(tmp_path):
     res = run_cli("--help")
     assert res.returncode == 0 and all(c in res.stdout + res.stderr for c in ("build", "export", "load", "query", "stats"))
-    from core.kg.__main__ import _merge_repeated
+    from core.flags import parse
+    from core.kg.__main__ import commands
 
-    assert _merge_repeated(["stats", "-i", "a b.jsonl", "--input=c,d.jsonl"]) == ["stats", '--input=["a b.jsonl", "c,d.jsonl"]']
-    assert _merge_repeated(["stats", "--input", "a.jsonl"]) == ["stats", "--input", "a.jsonl"]
+    flags = next(c for c in commands() if c.name == "stats").flags()
+    assert parse(flags, ["-i", "a b.jsonl", "--input=c.jsonl,d.jsonl"], "kg")["input"] == ["a b.jsonl", "c.jsonl", "d.jsonl"]
+    assert parse(flags, ["--input", "a.jsonl", "b.jsonl", "--top", "3"], "kg")["input"] == ["a.jsonl", "b.jsonl"]
+    assert parse(flags, ["--input", "a.jsonl"], "kg")["input"] == ["a.jsonl"]
 
 
 def test_lone_surrogates_from_json_become_replacement_characters_and_every_format_writes(tmp_path):

@@ -279,7 +279,7 @@ def test_untyped_demos_without_relation_signatures_warn(tmp_path, data):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--n", "abc"], "error: --n must be an integer, got 'abc'"),
+    (["--n", "abc"], "error: --n 'abc': expected an integer"),
     (["--n", "0"], "error: --n and --max_tokens must be >= 1 and --vote_threshold in (0, 1], got 0, 512 and 0.5"),
     (["--vote_threshold", "1.5"], "error: --n and --max_tokens must be >= 1 and --vote_threshold in (0, 1], got 1, "
                                   "512 and 1.5"),

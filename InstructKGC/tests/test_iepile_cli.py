@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import cli_main
 from core.modload import load_module
 from core.parsing.ccks import relations_from_instruction
 from core.testing.fake_openai import FakeOpenAI
@@ -66,14 +65,14 @@ def test_docstring_commands_run_as_written(script, tmp_path):
 def test_ccks2023_sample_converts_to_iepile_re_records_and_back_without_losing_a_triple(name, tmp_path):
     ccks = read_jsonl(DATA / name)
     train, back = tmp_path / "iepile.json", tmp_path / "back.json"
-    cli_main(convert().main, ["--src_path", str(DATA / name), "--tgt_path", str(train), "--task", "RE",
+    convert().cli(["--src_path", str(DATA / name), "--tgt_path", str(train), "--task", "RE",
                               "--language", "zh", "--split", "train", "--random_sort", "--seed", "7"])
     iepile = read_jsonl(train)
     for rec in iepile:  # each CCKS record's candidate relations are its schema: no other relation is asked
         ins = json.loads(rec["instruction"])
         src = next(c for c in ccks if c["input"] == ins["input"])
         assert sorted(ins["schema"]) == sorted(relations_from_instruction(src["instruction"]))
-    cli_main(convert().main, ["--src_path", str(train), "--tgt_path", str(back), "--split", "back"])
+    convert().cli(["--src_path", str(train), "--tgt_path", str(back), "--split", "back"])
     got = {r["text"]: sorted((t["head"], t["relation"], t["tail"]) for t in r["triples"]) for r in read_jsonl(back)}
     want = {c["input"]: sorted(map(tuple, c["kg"])) for c in ccks}
     assert got == want and sum(map(len, want.values())) > len(ccks)
@@ -81,7 +80,7 @@ def test_ccks2023_sample_converts_to_iepile_re_records_and_back_without_losing_a
 
 def test_oneke_template_over_an_openai_compatible_server_merges_scores_and_resumes(tmp_path):
     test = tmp_path / "test.json"
-    cli_main(convert().main, ["--src_path", str(DATA / "iepile_re_en.json"), "--tgt_path", str(test),
+    convert().cli(["--src_path", str(DATA / "iepile_re_en.json"), "--tgt_path", str(test),
                               "--schema_path", str(DATA / "iepile_re_en_schema.json"), "--language", "en",
                               "--task", "RE", "--split", "test"])
     gold = {json.loads(r["instruction"])["input"]: json.loads(r["label"]) for r in read_jsonl(test)}
@@ -101,9 +100,9 @@ def test_oneke_template_over_an_openai_compatible_server_merges_scores_and_resum
              "--prompt_template_name", "oneke", "--cache_dir", str(tmp_path / "cache"), "--records_out",
              str(tmp_path / "records.jsonl")]
     with FakeOpenAI(oracle) as fake:
-        cli_main(predict().main, [*flags, "--base_url", fake.base_url])
+        predict().cli([*flags, "--base_url", fake.base_url])
         assert fake.count == 8 and all("/v1/completions" in p for p in fake.paths if "completions" in p)
-        cli_main(predict().main, [*flags, "--base_url", fake.base_url])  # a rerun asks nothing again
+        predict().cli([*flags, "--base_url", fake.base_url])  # a rerun asks nothing again
         assert fake.count == 8
     metrics = json.loads((tmp_path / "pred.metrics.json").read_text())["RE"]["triple"]
     # 5 gold triples; "Paris is the capital of France." unreadable in both batches: 4 right + 2 wrong predictions
@@ -115,9 +114,9 @@ def test_oneke_template_over_an_openai_compatible_server_merges_scores_and_resum
     assert len(read_jsonl(tmp_path / "pred.prompts.jsonl")) == 8
 
 
-def _one_line_error(capsys, main, argv, *parts):
+def _one_line_error(capsys, cli, argv, *parts):
     with pytest.raises(SystemExit) as exc:
-        cli_main(main, argv)
+        cli(argv)
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and all(p in err[0] for p in parts), err
@@ -128,7 +127,7 @@ def test_bad_input_is_a_one_line_error_and_writes_nothing(tmp_path, capsys):
     bad.write_text('{"text": "Ann", "entity": [{"entity": "Ann", "entity_type": "person"}]}\n'
                    '{"text": "Bob", "entity": [{"entity": "Bob"}]}\n', encoding="utf-8")
     out = tmp_path / "out.json"
-    main = convert().main
+    main = convert().cli
     _one_line_error(capsys, main, ["--src_path", str(bad), "--tgt_path", str(out), "--task", "NER"],
                     "bad.json:2", "entity[0].entity_type")
     _one_line_error(capsys, main, ["--src_path", str(bad), "--tgt_path", str(out), "--split", "dev"], "--split")
@@ -138,7 +137,7 @@ def test_bad_input_is_a_one_line_error_and_writes_nothing(tmp_path, capsys):
     assert not out.exists()
     test = tmp_path / "test.json"
     test.write_text(json.dumps({"task": "NER", "instruction": "{}"}) + "\n", encoding="utf-8")
-    _one_line_error(capsys, predict().main, ["--input_file", str(test), "--output_file", str(out),
+    _one_line_error(capsys, predict().cli, ["--input_file", str(test), "--output_file", str(out),
                                              "--answer_field", "output"], "test.json:1", "instruction")
     assert not out.exists()
 

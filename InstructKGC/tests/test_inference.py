@@ -2,7 +2,6 @@
 SIGKILL mid-run then rerun gives every id once; the template rule (core.loader) is enforced; torchrun shares the
 batches. Local answers go through core.llm's hf backend + run_prompts (raw answers in <output stem>.raw.jsonl)."""
 
-import importlib.util
 import json
 import os
 import signal
@@ -22,10 +21,9 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 
 
 def load_inference():
-    spec = importlib.util.spec_from_file_location("kgc_inference", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from core.modload import load_module
+
+    return load_module(SCRIPT, "kgc_inference")
 
 
 @pytest.fixture(scope="module")
@@ -246,3 +244,15 @@ def test_backend_openai_against_a_server_holding_the_adapter_gives_the_same_answ
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.name == "pred.raw.jsonl" for p in written)
     assert not [p for p in written if b"sk-test-never-written" in p.read_bytes()]
+
+
+def test_a_server_only_flag_with_the_hf_backend_is_a_user_error_and_writes_nothing(tmp_path):
+    src = tmp_path / "valid.json"
+    src.write_text('{"id": 1, "instruction": "x"}\n', encoding="utf-8")
+    inference = load_inference()
+    for flag, value in (("rpm", 30), ("chat", True), ("max_retries", 1)):
+        with pytest.raises(UserError, match=f"--{flag} applies to --backend openai only"):
+            inference.main(base_model="unused", input_file=str(src), output_file=str(tmp_path / "p.json"),
+                           **{flag: value})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["valid.json"]
+

@@ -1,4 +1,4 @@
-"""Run settings: the seed's keys plus ours, defaults from conf/run.yaml, overrides as `key=value` or `--key value`.
+"""Run settings: DeepKE's 2023 keys plus ours, defaults from conf/run.yaml, overrides as `key=value` or `--key value`.
 
     python LLMICL/run.py --help
 """
@@ -36,10 +36,10 @@ class Key:
 
 
 _KEYS = [
-    # the seed's keys
+    # DeepKE's 2023 keys
     Key("task", str, "ner | re | ee | rte | da"),
     Key("language", str, "en | cn (ch and zh are accepted as aliases of cn)"),
-    Key("engine", str, "model id (the seed's name for --model; --model wins when both are given)"),
+    Key("engine", str, "model id (DeepKE's 2023 name for --model; --model wins when both are given)"),
     Key("api_key", str, "deprecated: set OPENAI_API_KEY instead; used for requests only, never written anywhere"),
     Key("text_input", str, "one text to extract from; for da the relation(s) to augment, comma-separated (empty: all)"),
     Key("zero_shot", bool, "True: instruction only; False: add k demos from <data_path>/<task>_<language>.json"),
@@ -72,7 +72,8 @@ for _key in _KEYS:
     if _key.name in KEYS:
         raise ValueError(f"key {_key.name} is defined twice")
     KEYS[_key.name] = _key
-FLAGS = {key.name: Flag(key.name, key.type, None, key.help) for key in _KEYS}
+ALIASES = {"max_tokens": ("--max_new_tokens",)}  # the name InstructKGC's 2023 inference used
+FLAGS = {key.name: Flag(key.name, key.type, None, key.help, ALIASES.get(key.name, ())) for key in _KEYS}
 # the keys that go to LLMConfig.from_flags as they are (model and api_key are resolved by the runner first)
 LLM_KEYS = tuple(name for name in KEYS if name in _LLM_FIELDS and name not in ("model", "api_key"))
 

@@ -57,7 +57,8 @@ def test_test_mode_adds_triples_read_from_the_answers(h, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--mode", "dev"], "error: --mode must be train or test, got 'dev'"),
+    (["--mode", "dev"], "error: --mode 'dev': expected one of train, test"),
+    (["--number", "five"], "error: --number 'five': expected an integer"),
     (["--number", "0"], "error: --number must be a whole number >= 1, got 0"),
 ])
 def test_bad_flags_are_one_line_errors(h, args, message):

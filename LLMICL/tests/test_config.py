@@ -54,6 +54,7 @@ def test_shipped_run_yaml_has_no_string_none_and_sets_every_key_it_names(m):
     (["zero_shot=maybe"], "--zero_shot 'maybe': expected true or false"),
     (["language=fr"], "language='fr'"),
     (["k=-1"], "k=-1: must be at least 0"),
+    (["max_new_tokens=many"], "--max_new_tokens 'many': expected an integer"),
     (["justaword"], "run.py: unexpected argument 'justaword'"),
 ])
 def test_bad_settings_are_one_line_user_errors(m, argv, message):
@@ -70,7 +71,8 @@ def test_help_lists_every_key_and_runs_from_any_folder(h, m, tmp_path):
     done = h.run_cli("--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     for name in m.config.KEYS:
-        assert f"  --{name} " in done.stdout or f"  --{name}\n" in done.stdout
+        assert re.search(rf"^  --{name}[ ,\n]", done.stdout, re.M), name
+    assert "  --max_tokens, --max_new_tokens INT" in done.stdout  # the name InstructKGC's 2023 inference used
     assert "python LLMICL/run.py" in done.stdout
 
 
@@ -78,3 +80,10 @@ def test_unknown_key_exits_2_with_one_line_and_no_traceback(h):
     done = h.run_cli("task=ner", "lables=[PER]")
     assert done.returncode == 2
     assert done.stderr.strip() == "error: run.py: unknown flag --lables (did you mean --labels?)"
+
+
+def test_a_bad_limit_is_a_one_line_user_error_before_any_request(run_script, env):
+    with pytest.raises(UserError, match=r"--rpm must be > 0.0, got -5.0"):
+        run_script.main(["task=ner", "text_input=Japan beat Syria.", "base_url=http://127.0.0.1:9/v1", "model=fake",
+                         "rpm=-5"])
+

@@ -236,3 +236,25 @@ def test_local_hf_backend_runs_offline_and_accounts_for_every_item(tmp_path, toy
     parsed = (out / "os.json").read_text().splitlines()
     unparsed = json.loads((out / "no.json").read_text()) if (out / "no.json").exists() else []
     assert len(parsed) + len(unparsed) == 10 and metrics["unparsed"] == len(unparsed) and metrics["failed"] == 0
+
+
+def test_backoff_flag_sets_the_wait_before_retrying_a_429(tmp_path):
+    arrivals = []
+
+    def once_429(body):
+        arrivals.append(time.monotonic())
+        return {"status": 429, "error": "slow down"} if len(arrivals) == 1 else "no relation"
+
+    test_file = tmp_path / "test.json"
+    first = json.loads((DATA / "test.json").read_text(encoding="utf-8"))[0]
+    test_file.write_text(json.dumps(first) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    with FakeOpenAI(once_429) as fake:
+        proc = run(["-tp", DATA / "train.json", "-ttp", test_file, "-os", out, "-on", out / "nores", "--prompt", "text",
+                    "--k", 1, "--base_url", fake.base_url, "--model", "fake", "--max_retries", 1, "--backoff", 3,
+                    "--backoff_max", 4], tmp_path)
+    assert len(arrivals) == 2
+    # backoff 3 waits 1.5-3 s before the first retry (the default, 1.0, would wait 0.5-1 s)
+    assert arrivals[1] - arrivals[0] >= 1.5
+    assert "1 retries" in proc.stderr
+

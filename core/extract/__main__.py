@@ -13,7 +13,6 @@ is already answered (raw.jsonl); files and the report: see core/extract/run.py a
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -26,25 +25,6 @@ def _flags() -> list:
     from core.llm import LLMConfig
 
     return [*flags_of(ExtractConfig), *flags_of(LLMConfig, exclude=LLM_EXCLUDE)]
-
-
-def _merge_inputs(argv: list[str]) -> list[str]:
-    """`--input a --input b` -> one `--input ["a","b"]` (a repeated flag otherwise keeps only its last value)."""
-    values, rest, i = [], [], 0
-    while i < len(argv):
-        if argv[i] == "--input" and i + 1 < len(argv):
-            values.append(argv[i + 1])
-            i += 2
-            continue
-        if argv[i].startswith("--input="):
-            values.append(argv[i][len("--input="):])
-        else:
-            rest.append(argv[i])
-        i += 1
-    if not values:
-        return argv
-    parts = [p.strip() for v in values for p in v.split(",") if p.strip()]
-    return [*rest, "--input", json.dumps(parts, ensure_ascii=False)]
 
 
 def main(**values: Any) -> dict:
@@ -66,7 +46,7 @@ def cli(argv: list[str] | None = None) -> Any:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     prog = "kgllm extract" if sys.argv and sys.argv[0].startswith("kgllm") else "python -m core.extract"
-    return run_flags(main, _flags(), _merge_inputs(argv), prog=prog, doc=__doc__)
+    return run_flags(main, _flags(), argv, prog=prog, doc=__doc__)
 
 
 if __name__ == "__main__":

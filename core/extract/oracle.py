@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -105,24 +106,23 @@ class GoldOracle:
         return {"text": text, "delay": self.delay} if self.delay else text
 
 
-def main(argv: list[str] | None = None) -> None:
-    import argparse
+@dataclass
+class OracleArgs:
+    gold: str = field(default="", metadata={"help": "gold file (examples/corpus/gold.json layout)", "required": True})
+    style: str = field(default="kg", metadata={"help": "answer form", "choices": ("kg", "rte", "ccks")})
+    delay: float = field(default=0.0, metadata={"help": "seconds before each answer"})
+    port: int = field(default=0, metadata={"help": "port on 127.0.0.1 (0: any free one)"})
 
-    parser = argparse.ArgumentParser(prog="python -m core.extract.oracle", description=__doc__.split("\n")[0])
-    parser.add_argument("--gold", required=True, help="gold file (examples/corpus/gold.json layout)")
-    parser.add_argument("--style", default="kg", choices=("kg", "rte", "ccks"), help="answer form")
-    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free one)")
-    args = parser.parse_args(argv)
-    fake = FakeOpenAI(GoldOracle.from_gold(args.gold, style=args.style, delay=args.delay), models=("oracle",),
-                      port=args.port)
-    print(f"oracle serving {fake.base_url}", flush=True)
-    try:
-        fake._server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.close()
+
+def main(argv: list[str] | None = None) -> None:
+    from core.flags import flags_of, run
+
+    run(_serve, flags_of(OracleArgs), argv, prog="python -m core.extract.oracle", doc=__doc__)
+
+
+def _serve(gold: str, style: str, delay: float, port: int) -> None:
+    oracle = GoldOracle.from_gold(gold, style=style, delay=delay)
+    FakeOpenAI(oracle, models=("oracle",), port=port).serve_forever("(model oracle); Ctrl-C to stop")
 
 
 if __name__ == "__main__":

@@ -252,7 +252,7 @@ def parse_triples(
 
 
 def format_triples(triples: Iterable[Triple | Sequence[str]]) -> str:
-    """Canonical answer text: `(h,r,t)(h,r,t)`, no separator (the seed's format)."""
+    """Canonical answer text: `(h,r,t)(h,r,t)`, no separator (DeepKE's 2023 format)."""
     out = []
     for t in triples:
         head, rel, tail = t.key() if isinstance(t, Triple) else (str(x).strip() for x in t)

@@ -15,12 +15,14 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+PROG = "python -m core.serve"
 
 
 def load_engine(base_model: str | None, lora_weights: str | None = None, *, bits: int | None = None,
@@ -36,64 +38,68 @@ def load_engine(base_model: str | None, lora_weights: str | None = None, *, bits
                   **engine_options)
 
 
-def main(
-    base_model: str = "",
-    lora_weights: str = "",
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    api_key_env: str = "",
-    model_name: str = "",
-    max_batch_size: int = 16,
-    max_wait_ms: float = 5.0,
-    default_max_tokens: int = 256,
-    bits: int | None = None,
-    dtype: str = "auto",
-    prompt_template_name: str = "",
-    force_template: bool = False,
-    log_level: str = "info",
-) -> None:
-    """Start the server (Ctrl-C stops it).
+@dataclass
+class ServeArgs:
+    base_model: str = field(default="", metadata={
+        "help": "base model folder or hub id; empty: $BASE_MODEL, else the base model the adapter recorded",
+        "shown_default": "$BASE_MODEL, else the adapter's base model"})
+    lora_weights: str = field(default="", metadata={
+        "help": "adapter folder (LoRA or P-Tuning v2); its recorded template renders chat messages"})
+    host: str = field(default="127.0.0.1", metadata={
+        "help": "interface to bind; 127.0.0.1 is reachable from this machine only"})
+    port: int = field(default=8000, metadata={
+        "help": "TCP port (0 picks a free one; the URL printed at start-up has the real one)"})
+    api_key_env: str = field(default="", metadata={
+        "help": "name of an environment variable holding the API key clients must send", "shown_default": "no key"})
+    model_name: str = field(default="", metadata={
+        "help": "model id served at /v1/models and expected in requests",
+        "shown_default": "the adapter's (or model's) folder name"})
+    max_batch_size: int = field(default=16, metadata={"help": "most answers generated together in one batch"})
+    max_wait_ms: float = field(default=5.0, metadata={
+        "help": "how long the first request of a batch waits for others to join it"})
+    default_max_tokens: int = field(default=256, metadata={"help": "max_tokens for requests that do not send one"})
+    bits: int | None = field(default=None, metadata={
+        "help": "4 or 8 to load the base model quantized (bitsandbytes)", "shown_default": "not quantized"})
+    dtype: str = field(default="auto", metadata={"help": "auto, bf16, fp16 or fp32"})
+    prompt_template_name: str = field(default="", metadata={
+        "help": "template for chat messages; another than the adapter's only together with --force_template",
+        "shown_default": "the adapter's, else the tokenizer's chat template, else alpaca"})
+    force_template: bool = field(default=False, metadata={
+        "help": "use --prompt_template_name although the adapter recorded another template"})
+    log_level: str = field(default="info", metadata={"help": "uvicorn log level",
+                                                     "choices": ("critical", "error", "warning", "info", "debug")})
 
-    Args:
-        base_model: base model folder or hub id; empty -> $BASE_MODEL, else the base model the adapter recorded.
-        lora_weights: adapter folder (LoRA or P-Tuning v2); its recorded template renders chat messages.
-        host: interface to bind; 127.0.0.1 (default) is reachable from this machine only.
-        port: TCP port (0 picks a free one; the URL printed at start-up has the real one).
-        api_key_env: name of an environment variable holding the API key clients must send; empty = no key.
-        model_name: model id served at /v1/models and expected in requests; default: the adapter's (or model's) folder name.
-        max_batch_size: most answers generated together in one batch.
-        max_wait_ms: how long the first request of a batch waits for others to join it.
-        default_max_tokens: max_tokens for requests that do not send one.
-        bits: 4 or 8 to load the base model quantized (bitsandbytes).
-        dtype: auto, bf16, fp16 or fp32.
-        prompt_template_name: template for chat messages (default: the adapter's, else the tokenizer's chat
-            template, else alpaca); another than the adapter's only together with --force_template.
-        force_template: use --prompt_template_name although the adapter recorded another template.
-        log_level: uvicorn log level (info, warning, error).
-    """
+
+def main(**settings: Any) -> None:
+    """Start the server (Ctrl-C stops it); `settings`: ServeArgs' fields (defaults for the rest)."""
     import uvicorn
 
+    from core.flags import complete, flags_of
     from core.serve.app import create_app
 
+    a = ServeArgs(**complete(flags_of(ServeArgs), settings, PROG))
     api_key = None
-    if api_key_env:
-        api_key = os.environ.get(api_key_env)
+    if a.api_key_env:
+        api_key = os.environ.get(a.api_key_env)
         if not api_key:
-            raise UserError(f"--api_key_env {api_key_env}: that environment variable is empty or not set")
-    base_model = base_model or os.environ.get("BASE_MODEL", "")
-    name = model_name or Path(lora_weights or base_model).name or "kgllm"
-    engine = load_engine(base_model, lora_weights, bits=bits, dtype=dtype, prompt_template_name=prompt_template_name
-                         or None, force_template=force_template, max_batch_size=max_batch_size,
-                         max_wait_ms=max_wait_ms, default_max_tokens=default_max_tokens)
-    sock = _bind(host, port)
+            raise UserError(f"--api_key_env {a.api_key_env}: that environment variable is empty or not set")
+    base_model = a.base_model or os.environ.get("BASE_MODEL", "")
+    lora_weights = a.lora_weights or ""
+    name = a.model_name or Path(lora_weights or base_model).name or "kgllm"
+    engine = load_engine(base_model, lora_weights, bits=a.bits, dtype=a.dtype,
+                         prompt_template_name=a.prompt_template_name or None, force_template=a.force_template,
+                         max_batch_size=a.max_batch_size, max_wait_ms=a.max_wait_ms,
+                         default_max_tokens=a.default_max_tokens)
+    sock = _bind(a.host, a.port)
     real_port = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
+    shown = f"[{a.host}]" if ":" in a.host else a.host
     print(f"serving model '{name}' at http://{shown}:{real_port}/v1 (template {engine.template.name}, batch "
-          f"{max_batch_size}, {'API key from $' + api_key_env if api_key else 'no API key'})", flush=True)
-    if host not in LOOPBACK and not api_key:
-        print(f"warning: --host {host} is reachable from other machines and no --api_key_env is set", file=sys.stderr)
+          f"{a.max_batch_size}, {'API key from $' + a.api_key_env if api_key else 'no API key'})", flush=True)
+    if a.host not in LOOPBACK and not api_key:
+        print(f"warning: --host {a.host} is reachable from other machines and no --api_key_env is set",
+              file=sys.stderr)
     server = uvicorn.Server(uvicorn.Config(create_app(engine, api_key=api_key, model_name=name),
-                                           log_level=log_level))
+                                           log_level=a.log_level))
     try:
         server.run(sockets=[sock])
     finally:
@@ -114,7 +120,6 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 if __name__ == "__main__":
-    from core.errors import cli_main
+    from core.flags import flags_of, prog_name, run
 
-    # fire would read -h as --host; here it means what it means everywhere else
-    cli_main(main, argv=["--help" if a == "-h" else a for a in sys.argv[1:]], name="python -m core.serve")
+    run(main, flags_of(ServeArgs), prog=prog_name(PROG), doc=__doc__)

@@ -3,7 +3,7 @@
     python -c "from core.tasks.code_schema import load_schema; print(load_schema('CodeKGC/data/schema.json').code)"
 
 The code skeleton (base classes, the subclass form, docstring, triple and extract lines) is the prompt file
-core/prompts/code.en.v1.txt. A schema comes from a Python file (the seed's `schema_prompt`, read with `ast`, never
+core/prompts/code.en.v1.txt. A schema comes from a Python file (DeepKE's 2023 `schema_prompt`, read with `ast`, never
 run: subclasses of `Rel` are relations, with `_` read as a space; subclasses of `Entity` are entity types; a class
 docstring, if any, is the exact name) or from a JSON schema (core.schema layout), which generates that file.
 """
@@ -97,7 +97,7 @@ def schema_from_json(schema: Schema) -> CodeSchema:
 
 
 def schema_from_code(code: str, path: str | os.PathLike = "<schema>") -> CodeSchema:
-    """Read the seed's schema prompt (Python source) with `ast`: nothing in it is run."""
+    """Read DeepKE's 2023 schema prompt (Python source) with `ast`: nothing in it is run."""
     try:
         tree = ast.parse(code)
     except SyntaxError as exc:
@@ -117,7 +117,7 @@ def schema_from_code(code: str, path: str | os.PathLike = "<schema>") -> CodeSch
 
 
 def load_schema(path: str | os.PathLike) -> CodeSchema:
-    """A `.json` file is a JSON schema; anything else is the seed's Python schema prompt."""
+    """A `.json` file is a JSON schema; anything else is DeepKE's 2023 Python schema prompt."""
     path = Path(path)
     if path.suffix.lower() == ".json":
         return schema_from_json(Schema.load(path))

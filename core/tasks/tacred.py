@@ -40,7 +40,7 @@ UNIT = "relation"
 
 # ---- label words and answers -------------------------------------------------------------------------------------
 def label_word(relation: str) -> str:
-    """The seed's label word: lowercase, `_`/`-` -> space, per -> person, org -> organization, stateor -> state or."""
+    """DeepKE's 2023 label word: lowercase, `_`/`-` -> space, per -> person, org -> organization, stateor -> state or."""
     text = relation.lower().replace("_", " ").replace("-", " ")
     prefix, colon, rest = text.partition(":")
     if colon:
@@ -85,7 +85,7 @@ class LabelSet:
 
     def match(self, answer: str) -> tuple[str | None, str]:
         """(relation, status) an answer names: its first line (ok), else the first line's text before the first `.`
-        or the seed's plural fallback (repaired: city -> cities, ...); (None, key tried last) when none matches."""
+        or DeepKE's 2023 plural fallback (repaired: city -> cities, ...); (None, key tried last) when none matches."""
         line = next((ln for ln in (answer or "").splitlines() if ln.strip()), "")
         key = ""
         for n, candidate in enumerate((line, line.split(".")[0])):

@@ -3,7 +3,7 @@
     python -c "from core.templates import get_template; print(get_template('alpaca').render('Extract triples', 'A is in B'))"
 
 A template renders (instruction, input) into a prompt and takes the response back out of generated text. Built-ins:
-`alpaca` and `chatglm` (JSON files in this folder, the seed's layout: prompt_input, prompt_no_input, response_split)
+`alpaca` and `chatglm` (JSON files in this folder, DeepKE's 2023 layout: prompt_input, prompt_no_input, response_split)
 and `chat_template` (the tokenizer's own chat template). A user's JSON file in the same layout works by path.
 Add one with `register_template(name, template)`; a duplicate name is refused.
 """
@@ -36,7 +36,7 @@ class Template:
     needs_tokenizer = False
 
     def render(self, instruction: str, input: str | None = None, tokenizer: Any = None) -> str:
-        """Prompt text for one record; an empty input uses the no-input form (as the seed did)."""
+        """Prompt text for one record; an empty input uses the no-input form (as DeepKE's 2023 code did)."""
         values = {"instruction": instruction, "input": input or ""}
         # one pass, so braces inside the instruction or input are never substituted again
         return _FIELD.sub(lambda m: values[m.group(1)], self.prompt_input if input else self.prompt_no_input)

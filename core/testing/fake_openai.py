@@ -33,6 +33,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -97,6 +98,16 @@ class FakeOpenAI:
     def count(self) -> int:
         with self._lock:
             return len(self.requests)
+
+    def serve_forever(self, note: str = "") -> None:
+        """Run in the foreground (a command-line server) until Ctrl-C, printing the URL first."""
+        print(f"{type(self).__name__} serving {self.base_url} {note}".rstrip(), flush=True)
+        try:
+            self._server.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.close()
 
     def reset(self) -> None:
         with self._lock:
@@ -252,29 +263,30 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
+@dataclass
+class ServeArgs:
+    port: int = field(default=0, metadata={"help": "port on 127.0.0.1 (0: any free one)"})
+    delay: float = field(default=0.0, metadata={"help": "seconds before each answer"})
+    text: str | None = field(default=None, metadata={"help": "the answer to every request",
+                                                     "shown_default": "echo the prompt"})
+    model: str = field(default="fake-model", metadata={"help": "the model id /v1/models lists"})
+
+
 def main(argv: list[str] | None = None) -> None:
     """Serve until Ctrl-C: `python -m core.testing.fake_openai --port 8011 --delay 0.05 --text '(A,rel,B)'`."""
-    import argparse
+    from core.flags import flags_of, run
 
-    parser = argparse.ArgumentParser(prog="python -m core.testing.fake_openai", description=__doc__.split("\n")[0])
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free one)")
-    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
-    parser.add_argument("--text", default=None, help="the answer to every request (default: echo the prompt)")
-    parser.add_argument("--model", default="fake-model", help="the model id /v1/models lists")
-    args = parser.parse_args(argv)
+    run(_serve, flags_of(ServeArgs), argv, prog="python -m core.testing.fake_openai", doc=__doc__)
+
+
+def _serve(port: int, delay: float, text: str | None, model: str) -> None:
+    args = ServeArgs(port, delay, text, model)
 
     def respond(body: dict) -> dict:
         text = args.text if args.text is not None else "echo: " + FakeOpenAI.prompt_of(body)
         return {"text": text, "delay": args.delay}
 
-    fake = FakeOpenAI(respond, models=(args.model,), port=args.port)
-    print(f"FakeOpenAI serving {fake.base_url} (model {args.model}); Ctrl-C to stop", flush=True)
-    try:
-        fake._server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.close()
+    FakeOpenAI(respond, models=(args.model,), port=args.port).serve_forever(f"(model {args.model}); Ctrl-C to stop")
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ def is_main_process() -> bool:
 
 
 def gradient_accumulation(batch_size: int, micro_batch_size: int, world: int = 1) -> int:
-    """The seed's rule: batch_size // micro_batch_size // world_size, at least 1."""
+    """DeepKE's 2023 rule: batch_size // micro_batch_size // world_size, at least 1."""
     for name, value in (("batch_size", batch_size), ("micro_batch_size", micro_batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise UserError(f"--{name} must be an integer >= 1 (got {value!r})")
