@@ -12,6 +12,8 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Subprocesses (CLI tests) inherit this, so `core.toy.build()` finds the same cached toy models.
 os.environ.setdefault("KGLLM_TOY_DIR", str(ROOT / ".cache" / "toy"))
+# ... and the real small model converted once (core.realmodels), shared with nox
+os.environ.setdefault("KGLLM_MODEL_DIR", str(ROOT / ".cache" / "models"))
 
 import pytest  # noqa: E402
 

@@ -20,13 +20,11 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import UserError
-from core.toy import file_lock
+from core.io import build_atomic
 
 VERSION = 1  # bump when the conversion changes: cached folders of another version are rebuilt
 MARKER = "realmodel.json"
@@ -142,34 +140,6 @@ def verify(name: str = DEFAULT, cache_dir: str | os.PathLike | None = None) -> P
         if sha256_file(folder / rel) != info["sha256"]:
             raise UserError(f"{folder / rel} does not match its recorded sha256: delete {folder} and get it again")
     return folder
-
-
-def build_atomic(cache: Path, name: str, is_done, build_into, force: bool = False) -> Path:
-    """Make `<cache>/<name>` with `build_into(tmp_folder)` unless `is_done(folder)`: under a file lock, in a temporary
-    folder renamed into place (an old folder is moved aside first), so no reader ever sees a half-built folder."""
-    cache.mkdir(parents=True, exist_ok=True)
-    final = cache / name
-    if not force and is_done(final):
-        return final
-    with file_lock(cache / f".{name}.lock"):
-        if not force and is_done(final):  # another process finished it while we waited
-            return final
-        for stale in [*cache.glob(f".{name}-building-*"), *cache.glob(f".{name}-old-*")]:
-            shutil.rmtree(stale, ignore_errors=True)  # left by a crashed builder (we hold the lock)
-        tmp = Path(tempfile.mkdtemp(dir=cache, prefix=f".{name}-building-"))
-        try:
-            build_into(tmp)
-            tmp.chmod(0o755)  # mkdtemp makes it private
-            old = None
-            if final.exists():
-                old = Path(tempfile.mkdtemp(dir=cache, prefix=f".{name}-old-"))
-                os.replace(final, old / name)
-            os.replace(tmp, final)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
 
 
 def convert_gguf(gguf: Path, out: Path) -> None:

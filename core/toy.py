@@ -15,17 +15,15 @@ a half-built folder that looks valid. A folder whose `toy.json` does not match t
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import UserError
+from core.io import build_atomic, file_lock  # noqa: F401  (file_lock: kept importable from here)
 
 KINDS = ("llama", "glm")
 VERSION = 1  # bump when the recipe changes: cached folders with another version are rebuilt
@@ -64,46 +62,12 @@ def build(kind: str, cache_dir: str | os.PathLike | None = None, force: bool = F
     if kind not in KINDS:
         raise UserError(f"unknown toy model {kind!r} (choose from {', '.join(KINDS)})")
     cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
-    final = cache / kind
-    if not force and is_built(final, kind):
-        return final
-    with file_lock(cache / f".{kind}.lock"):
-        if not force and is_built(final, kind):  # another process finished it while we waited
-            return final
-        for stale in [*cache.glob(f".{kind}-building-*"), *cache.glob(f".{kind}-old-*")]:
-            shutil.rmtree(stale, ignore_errors=True)  # left by a crashed builder (we hold the lock)
-        tmp = Path(tempfile.mkdtemp(dir=cache, prefix=f".{kind}-building-"))
-        try:
-            (_build_llama if kind == "llama" else _build_glm)(tmp)
-            (tmp / MARKER).write_text(json.dumps(_fingerprint(kind)), encoding="utf-8")
-            tmp.chmod(0o755)  # mkdtemp makes it private
-            old = None
-            if final.exists():  # stale or forced: move it aside, then swap the new one in
-                old = Path(tempfile.mkdtemp(dir=cache, prefix=f".{kind}-old-"))
-                os.replace(final, old / kind)
-            os.replace(tmp, final)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
 
+    def build_into(tmp: Path) -> None:
+        (_build_llama if kind == "llama" else _build_glm)(tmp)
+        (tmp / MARKER).write_text(json.dumps(_fingerprint(kind)), encoding="utf-8")
 
-@contextlib.contextmanager
-def file_lock(path: Path):
-    """Hold an exclusive lock on `path` (created if missing) for the block; shared by builders of cached folders."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock, the atomic rename still keeps half-built folders out of sight
-        yield
-        return
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return build_atomic(cache, kind, lambda folder: is_built(folder, kind), build_into, force=force)
 
 
 def _save_model(model, tokenizer, out: Path) -> None:

@@ -22,7 +22,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from core.toy import file_lock
+from core.io import file_lock
 
 RECIPE_VERSION = 1
 _INSTRUCTION_ZH = ("已知候选的关系列表：{rels}，请你根据关系列表，从以下输入中抽取出可能存在的头实体与尾实体，"
