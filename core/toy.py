@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import UserError
-from core.io import build_atomic, file_lock  # noqa: F401  (file_lock: kept importable from here)
+from core.io import build_atomic
 
 KINDS = ("llama", "glm")
 VERSION = 1  # bump when the recipe changes: cached folders with another version are rebuilt
