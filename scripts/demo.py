@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,7 +152,21 @@ def main(toy: bool = False, out_dir: str | None = None, epochs: float | None = N
     print("metrics      " + "  ".join(f"{k}={scores[k]:.4f}" for k in keys))
 
 
-if __name__ == "__main__":
-    from core.errors import cli_main
+@dataclass
+class DemoArgs:
+    toy: bool = field(default=False, metadata={"help": "the seconds-long path on the random-weight toy LLaMA instead "
+                                                       "of the real model"})
+    out_dir: str | None = field(default=None, metadata={"help": "where everything goes",
+                                                        "shown_default": "runs/demo (runs/demo-toy with --toy)"})
+    epochs: float | None = field(default=None, metadata={"help": "LoRA epochs", "shown_default": "3 real / 40 toy"})
+    learning_rate: float | None = field(default=None, metadata={"help": "LoRA learning rate",
+                                                                "shown_default": "1e-3 real / 1e-2 toy"})
+    max_new_tokens: int | None = field(default=None, metadata={"help": "longest answer", "aliases": ("--max_tokens",),
+                                                               "shown_default": "128 real / 64 toy"})
+    show: int = field(default=12, metadata={"help": "how many valid records the summary shows"})
 
-    cli_main(main)
+
+if __name__ == "__main__":
+    from core.flags import flags_of, run
+
+    run(main, flags_of(DemoArgs), prog="scripts/demo.py", doc=__doc__)

@@ -165,8 +165,8 @@ def test_appender_survives_sigkill_between_records(tmp_path):
     assert [json.loads(x)["id"] for x in p.read_text().splitlines()] == list(range(10))
 
 
-def test_cli_main_turns_user_error_into_one_line_and_exit_2(tmp_path):
-    code = "from core.errors import cli_main\nfrom core.io import read_records\ncli_main(read_records)"
+def test_guard_turns_user_error_into_one_line_and_exit_2(tmp_path):
+    code = "import sys\nfrom core.errors import guard\nfrom core.io import read_records\nguard(read_records)(sys.argv[1])"
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "missing.json")], capture_output=True, text=True,
                           env={**os.environ, "PAGER": "cat"})
     assert proc.returncode == 2
@@ -189,7 +189,7 @@ def test_atomic_write_gives_normal_permissions(tmp_path):
 
 
 def test_cli_output_into_a_closed_pipe_stops_quietly():
-    code = "from core.errors import cli_main\ndef spam():\n    for i in range(200000):\n        print('line', i)\ncli_main(spam)"
+    code = "from core.errors import guard\ndef spam():\n    for i in range(200000):\n        print('line', i)\nguard(spam)()"
     proc = subprocess.run(f'{sys.executable} -c "{code}" | head -n 1', shell=True, capture_output=True, text=True,
                           executable="/bin/bash")
     assert proc.stdout == "line 0\n"

