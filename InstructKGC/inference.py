@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 PROG = "inference.py"
 DEFAULT_INPUT = HERE / "data" / "valid.json"
 # core.llm.LLMConfig settings that only a server's requests use: an error with --backend hf
-API_FLAGS = ("timeout", "max_retries", "rpm", "tpm", "backoff", "backoff_max", "cache_dir", "chat")
+API_FLAGS = ("timeout", "max_retries", "rpm", "tpm", "backoff", "backoff_max", "cache_dir", "chat", "structured")
 
 
 @dataclass
@@ -59,6 +59,17 @@ def _write(out: Path, records: list[dict], results: dict, template) -> int:
     return failed
 
 
+def _constrained(gen: dict, backend, records: list[dict], items: list, raw: Path) -> dict:
+    """`gen` with each prompt's CCKS answer constraint when --decoding is json or schema (core.pipeline.answer_specs:
+    the relations of the record's instruction, heads and tails copied from its input)."""
+    from core.llm.base import SPECS
+    from core.pipeline import answer_specs, specs_by_prompt
+    from core.tasks import get_task
+
+    specs = answer_specs(get_task("ccks"), records, backend, None)
+    return {**gen, SPECS: specs_by_prompt(items, specs, raw)} if specs else gen
+
+
 def _answer_locally(records: list[dict], out: Path, raw: Path, config: dict, gen: dict) -> None:
     """--backend hf: core.llm's hf backend loads base + adapter + template (core.loader) and answers the
     template-rendered prompts as text; under torchrun rank 0 writes, the other ranks follow."""
@@ -70,7 +81,7 @@ def _answer_locally(records: list[dict], out: Path, raw: Path, config: dict, gen
             return llm.follow()
         items = [(r["id"], template.render(r["instruction"], r.get("input") or None, tokenizer)) for r in records]
         before = llm.stats.sent
-        results = run_prompts(llm, items, raw, desc="generate", **gen)
+        results = run_prompts(llm, items, raw, desc="generate", **_constrained(gen, llm, records, items, raw))
         generated, processes = llm.stats.sent - before, llm.shards.size if llm.shards else 1
     _write(out, records, results, template)
     merged = f", merged from {processes} processes" if processes > 1 else ""
@@ -90,7 +101,7 @@ def _answer_via_api(records: list[dict], out: Path, raw: Path, template, flags: 
         items = [(r["id"], [{"role": "user", "content": f"{r['instruction']}\n{r['input']}" if r.get("input")
                              else r["instruction"]}] if backend.chat
                   else template.render(r["instruction"], r.get("input") or None)) for r in records]
-        results = run_prompts(backend, items, raw, desc="requests", **gen)
+        results = run_prompts(backend, items, raw, desc="requests", **_constrained(gen, backend, records, items, raw))
         served = backend.model
     failed = _write(out, records, results, template)
     note = f"; {failed} requests failed (output empty, `error` set): rerun to retry them" if failed else ""

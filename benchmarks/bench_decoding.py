@@ -12,7 +12,16 @@ constraint adds; wall seconds are printed too). Best of 3 runs, one torch thread
 free (~0.3 ms per row), so this is the worst case for the constraint's share of the time; BENCH_MODEL=<model folder>
 runs the same on another model (e.g. the real small model's folder from core.realmodels; BENCH_REPEATS=1 to keep it
 short). Target: constrained >= 0.8x the free speed per step. Measured here: toy 0.4-0.55x (a toy step is ~0.3 ms per
-row, llguidance's mask alone ~0.2 ms); SmolLM2-135M: 0.97x / 0.93x / 0.90x.
+row, llguidance's mask alone ~0.2 ms); SmolLM2-135M: 1.02x / 1.04x / 1.02x (a quiet moment; 0.52x-2.8x while other
+jobs shared the cores).
+
+Quality (with BENCH_MODEL, a real model's folder): parse rate and F1, free vs schema decoding, through core.pipeline
+on the hf backend (the model's chat template), zero-shot, and after LoRA when an adapter is there (BENCH_ADAPTER, else
+runs/demo/lora from `python scripts/demo.py`): NER and triple extraction sample sets (LLMICL/data/{ner,rte}_{en,cn}
+_input.jsonl, the LLMICL zero-shot prompts, the gold labels as the allowed labels) and the CCKS valid set
+(InstructKGC/data/valid.json, each record's instruction and input). `parsed` = answers the task parser could read
+(ok, repaired or invalid); `valid` = ok or repaired (nothing flagged); the items predicted / right / gold show whether
+the answers say something (an empty list parses too). BENCH_QUALITY=0 skips it.
 """
 
 from __future__ import annotations
@@ -80,8 +89,9 @@ def best_of(fn):
 def main() -> None:
     import torch
 
-    from core.decoding import TRIPLES_SCHEMA, constraint_for
+    from core.decoding import constraint_for
     from core.models import load_model_and_tokenizer
+    from core.tasks.rte import TRIPLES_SCHEMA
     from core.toy import build
 
     warnings.filterwarnings("ignore")
@@ -117,5 +127,77 @@ def main() -> None:
               f"(target >= {TARGET:g}x: {verdict})")
 
 
+def quality_sets() -> list[tuple[str, str, list[dict], list, list[str] | None, int]]:
+    """(name, task, records, (id, prompt) items, allowed labels, max tokens) of each sample set."""
+    from core.prompts import build_prompt
+    from core.tasks import get_task
+
+    sets = []
+    for name, field in (("ner", "data"), ("rte", "labels")):
+        task = get_task(name)
+        for lang in ("en", "cn"):
+            records = task.read(ROOT / "LLMICL" / "data" / f"{name}_{lang}_input.jsonl")
+            gold = [e["E"] for r in records for e in r[field]] if name == "ner" else [
+                t[1] for r in records for t in r[field]]
+            labels = list(dict.fromkeys(gold))
+            items = [(r["id"], build_prompt(name, lang, task.query_vars(r), [], labels=labels)) for r in records]
+            sets.append((f"{name} {lang}", name, records, items, labels, 96))
+    ccks = get_task("ccks")
+    records = ccks.read(ROOT / "InstructKGC" / "data" / "valid.json")
+    items = [(r["id"], f"{r['instruction']}\n{r['input']}") for r in records]
+    sets.append(("ccks valid", "ccks", records, items, None, 128))
+    return sets
+
+
+def quality(model: str, adapter: str | None) -> None:
+    import tempfile
+
+    from core.llm import LLMConfig, create_backend
+    from core.pipeline import RunFiles, run
+    from core.tasks import get_task
+
+    where = "zero-shot" if adapter is None else f"LoRA {Path(adapter).name}"
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, task_name, records, items, labels, max_tokens in quality_sets():
+            line = []
+            for mode in ("free", "schema"):
+                config = LLMConfig(backend="hf", base_model=model, lora_weights=adapter, no_cache=True,
+                                   decoding=mode, batch_size=12)
+                t0 = time.perf_counter()
+                with create_backend(config) as backend:
+                    result = run(get_task(task_name), records, items, backend,
+                                 RunFiles.beside(Path(tmp) / f"{name}-{mode}.jsonl".replace(" ", "_")),
+                                 labels=labels, language="cn" if "cn" in name or task_name == "ccks" else "en",
+                                 max_tokens=max_tokens)
+                statuses = [p.status for _, p in result.pairs]
+                parsed = sum(s in ("ok", "repaired", "invalid") for s in statuses)
+                valid = sum(s in ("ok", "repaired") for s in statuses)
+                unit = "entity" if task_name == "ner" else "triple"
+                m = result.metrics[unit]
+                extra = f", CCKS score {result.metrics['ccks']['score']:.3f}" if "ccks" in result.metrics else ""
+                line.append(f"{mode}: parsed {parsed}/{len(statuses)} ({100 * parsed / len(statuses):.0f}%), valid "
+                            f"{valid}, F1 {m['f1']:.3f} ({m['correct']} of {m['pred']} predicted {unit} items "
+                            f"right, {m['gold']} gold){extra} ({time.perf_counter() - t0:.0f} s)")
+            print(f"bench_decoding: quality {name}, {where}: " + " | ".join(line), flush=True)
+
+
+def main_quality() -> None:
+    model = os.environ.get("BENCH_MODEL")
+    if not model or os.environ.get("BENCH_QUALITY") == "0":
+        why = "BENCH_QUALITY=0" if model else "set BENCH_MODEL to a real model folder, e.g. $(python -m core.realmodels get)"
+        print(f"bench_decoding: quality (parse rate, F1; free vs schema) skipped: {why}")
+        return
+    adapter = os.environ.get("BENCH_ADAPTER") or (str(ROOT / "runs" / "demo" / "lora")
+                                                  if (ROOT / "runs" / "demo" / "lora" / "adapter_config.json").exists()
+                                                  else None)
+    quality(model, None)
+    if adapter:
+        quality(model, adapter)
+    else:
+        print("bench_decoding: quality after LoRA skipped: no adapter (run `python scripts/demo.py`, or set "
+              "BENCH_ADAPTER)")
+
+
 if __name__ == "__main__":
     main()
+    main_quality()

@@ -6,8 +6,12 @@
 attention mask that hides the padding, and position ids derived from that mask (transformers' generate does this for
 every model whose forward takes `position_ids`), so greedy output is the same as one prompt at a time. Results come
 back in input order. P-Tuning v2 (prefix) adapters keep their prefix at generation (`core.tuning.fix_prefix_generation`,
-see STACK.md). Files, resume and torchrun shards are not this module's business: local models answer prompts through
-core.llm's hf backend and `run_prompts` (one generation path), which call `generate()` per batch.
+see STACK.md). `constraints` (one core.decoding Constraint or None per prompt) keeps each constrained answer inside
+its grammar (core.decoding.ConstrainedLogits, a new one per batch, told the token budget so that every answer can
+close in time); a constrained answer ends where its grammar lets it end (EOS), never at a stop string, and its
+GenOutput says whether it is complete and whether the budget guard forced the close. Files, resume and torchrun
+shards are not this module's business: local models answer prompts through core.llm's hf backend and `run_prompts`
+(one generation path), which call `generate()` per batch.
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ TextCallback = Callable[[int, int, str], None]
 
 @dataclass
 class GenOutput:
-    """One generated answer: only the new tokens, decoded without special tokens, cut at the first stop string."""
+    """One generated answer: only the new tokens, decoded without special tokens, cut at the first stop string
+    (a constrained answer is not cut)."""
 
     text: str
     finish_reason: str  # "stop" (EOS or a stop string) | "length" (max_new_tokens reached)
     prompt_tokens: int
     completion_tokens: int
+    complete: bool | None = None  # constrained: the text is a whole answer of its grammar; None: free
+    forced_close: bool = False  # constrained: the token budget made the guard steer the answer to its end
 
 
 def check_generation_args(batch_size: Any, max_new_tokens: Any, do_sample: Any, temperature: Any, top_p: Any,
@@ -74,9 +81,10 @@ class _Watcher:
     """A stopping criterion run after every step: finds stop strings (per row) and reports text for streaming."""
 
     def __init__(self, tokenizer: Any, prompt_len: int, eos: list[int], stop: list[str],
-                 rows: list[tuple[int, int]], on_text: TextCallback | None):
+                 rows: list[tuple[int, int]], on_text: TextCallback | None, free: list[bool] | None = None):
         self.tokenizer, self.prompt_len, self.eos, self.stop, self.rows, self.on_text = (
             tokenizer, prompt_len, set(eos), stop, rows, on_text)
+        self.free = free or [True] * len(rows)  # constrained rows (False) are never cut at a stop string
         self.tail = max((len(s) for s in stop), default=0) + 8  # tokens enough to contain any stop string
         self.done = [False] * len(rows)
         self.stopped_at: dict[int, int] = {}
@@ -95,14 +103,15 @@ class _Watcher:
             if last[r] in self.eos:
                 self.done[r] = True
                 continue
-            if self.stop:
+            if self.stop and self.free[r]:
                 tail = self.tokenizer.decode(new[r, -self.tail:], skip_special_tokens=True)
                 if any(s in tail for s in self.stop):
                     self.done[r] = True
                     self.stopped_at[r] = new.shape[1]
                     flags[r] = True
             if self.on_text is not None and not self.done[r]:
-                text = _held_back(self.tokenizer.decode(new[r], skip_special_tokens=True), self.stop)
+                text = _held_back(self.tokenizer.decode(new[r], skip_special_tokens=True),
+                                  self.stop if self.free[r] else [])
                 if text != self.last_text[r]:
                     self.last_text[r] = text
                     self.on_text(*self.rows[r], text)
@@ -150,12 +159,14 @@ def generate(
     stop: list[str] | None = None,
     progress: bool = True,
     on_text: TextCallback | None = None,
+    constraints: list[Any] | None = None,
 ) -> list[GenOutput]:
     """Generate for every prompt, `batch_size` prompts at a time; returns len(prompts) * num_return_sequences outputs,
     the samples of prompt i at [i * n, (i + 1) * n). Greedy by default (then the n samples are copies).
 
     `stop`: strings that end an answer (cut off, finish_reason "stop"). `on_text(i, j, text)`: called as sample j of
     prompt i grows (text held back where it may be the start of a stop string), for streaming.
+    `constraints`: one core.decoding Constraint (or None: free) per prompt.
     A CUDA out-of-memory error halves the batch and retries.
     """
     import torch
@@ -170,6 +181,8 @@ def generate(
     for i, ids in enumerate(encoded):
         if not ids:
             raise UserError(f"prompt {i} is empty (no tokens): nothing to generate from")
+    if constraints is not None and len(constraints) != len(encoded):
+        raise UserError(f"{len(constraints)} constraints for {len(encoded)} prompts")
     eos = _eos_ids(model, tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (eos[0] if eos else 0)
     config = _generation_config(model, max_new_tokens, do_sample, temperature, top_p, n, pad_id, eos)
@@ -182,14 +195,28 @@ def generate(
         input_ids, mask = _pad_batch(seqs, pad_id, device)
         per = n if do_sample else 1
         rows = [(i, j) for i in indices for j in range(per)]
-        watcher = _Watcher(tokenizer, input_ids.shape[1], eos, stop, rows, on_text)
+        bound = [constraints[i] for i in indices] if constraints is not None else [None] * len(indices)
+        free = [bound[k // per] is None for k in range(len(rows))]
+        watcher = _Watcher(tokenizer, input_ids.shape[1], eos, stop, rows, on_text, free)
         criteria = [watcher] if stop or on_text else []  # EOS and max_new_tokens are generate's own
+        extra, proc = {}, None
+        if not all(free):
+            from transformers import LogitsProcessorList
+
+            from core.decoding.processor import ConstrainedLogits
+
+            proc = ConstrainedLogits(tokenizer, bound, max_new_tokens=max_new_tokens, model=model)
+            extra["logits_processor"] = LogitsProcessorList([proc])
         with torch.inference_mode():
             out = model.generate(input_ids=input_ids, attention_mask=mask, generation_config=config,
-                                 stopping_criteria=criteria)
+                                 stopping_criteria=criteria, **extra)
+        reports = proc.reports(out) if proc is not None else [None] * len(rows)
         new_tokens = out[:, input_ids.shape[1]:].tolist()
         for r, (i, j) in enumerate(rows):
-            result = _finish(tokenizer, new_tokens[r], watcher.stopped_at.get(r), set(eos), stop, len(encoded[i]))
+            result = _finish(tokenizer, new_tokens[r], watcher.stopped_at.get(r), set(eos),
+                             stop if free[r] else [], len(encoded[i]))
+            if reports[r] is not None:
+                result.complete, result.forced_close = reports[r].complete, reports[r].forced_close
             for k in (range(n) if per == 1 else [j]):
                 results[i * n + k] = result if k == 0 else GenOutput(**vars(result))
 

@@ -13,6 +13,11 @@ answered for the same prompt is not asked again, a changed prompt is asked again
 per record: the record, the task's prediction fields, and the parse envelope's status / issues / raw) and
 `X.metrics.json` (where there is gold). Generation never parses; parsing never calls a model; scoring reads only
 parsed lines. Parse-only and score-only re-runs write byte-identical files from the files before them.
+
+Constrained decoding (`--decoding json|schema`, docs/llm.md): `run` gives the backend one core.decoding AnswerSpec
+per record (the task's `answer_format`, `answer_schema(rec, allowed)` and `text_of`; `answer_specs`), each answer's
+envelope records the mode that produced it (`decoding`, a parsed.jsonl field), and the report (metrics.json, and one
+stderr line) gives the parse rate per mode (`decoding_report`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from core.io import DataError, iter_records, record_ids, strip_private, write_json, write_jsonl
-from core.records import FAILED, Parsed
+from core.records import FAILED, INVALID, OK, REPAIRED, Parsed
 from core.tasks.base import Task
 
 
@@ -64,13 +69,47 @@ def check_ids(records: list[dict], path: str | Path = "records") -> None:
         seen[rec_id] = rec.get("__line__", "?")
 
 
-def ask(backend: Any, items: Sequence[tuple[Any, Any]], files: RunFiles | Path, *, desc: str, **gen: Any) -> dict:
-    """Write the prompts file, then send every (id, prompt) through core.llm.run_prompts; {id: [Completion]}."""
+def answer_specs(task: Task, records: list[dict], backend: Any, allowed: list[str] | None) -> dict | None:
+    """{id: core.decoding AnswerSpec} of the records, for a backend asked to constrain its decoding (None when it
+    decodes free, or when the task has no answer schema)."""
+    if getattr(backend, "decoding", "free") == "free":
+        return None
+    from core.decoding.spec import AnswerSpec
+
+    specs = {}
+    for rec in records:
+        schema = task.answer_schema(rec, allowed)
+        if schema is not None:
+            specs[rec["id"]] = AnswerSpec(task.answer_format(rec), schema, task.text_of(rec))
+    return specs or None
+
+
+def specs_by_prompt(items: Sequence[tuple[Any, Any]], specs: dict, where: str | Path = "prompts") -> dict:
+    """{id: AnswerSpec} -> run_prompts' `answer_specs` ({prompt key: AnswerSpec}, core.llm.base.prompt_key)."""
+    from core.llm.base import prompt_key
+
+    out: dict = {}
+    for rec_id, prompt in items:
+        key = prompt_key(prompt)
+        if key in out and out[key] != specs.get(rec_id):
+            raise DataError(where, None, f"id {rec_id!r} has the prompt of another record but another answer "
+                            "schema; constrained decoding needs one answer spec per prompt", field="id")
+        out[key] = specs.get(rec_id)
+    return out
+
+
+def ask(backend: Any, items: Sequence[tuple[Any, Any]], files: RunFiles | Path, *, desc: str,
+        specs: dict | None = None, **gen: Any) -> dict:
+    """Write the prompts file, then send every (id, prompt) through core.llm.run_prompts; {id: [Completion]}.
+    `specs`: {id: AnswerSpec} (see `answer_specs`), handed to the backend as `answer_specs` keyed by prompt."""
     from core.llm import run_prompts
+    from core.llm.base import SPECS
 
     raw = files.raw if isinstance(files, RunFiles) else Path(files)
     if isinstance(files, RunFiles):
         write_jsonl(files.prompts, [{"id": i, "prompt": p} for i, p in items])
+    if specs:
+        gen[SPECS] = specs_by_prompt(items, specs, raw)
     return run_prompts(backend, list(items), raw_file=raw, desc=desc, **gen)
 
 
@@ -84,6 +123,7 @@ def read_answer(task: Task, rec: dict, completion: Any, allowed: list[str] | Non
         parsed.issues = [f"request failed: {completion.error}"]
         parsed.bad = dict.fromkeys(task.units, 1)
     parsed.raw = completion.text
+    parsed.decoding = getattr(completion, "decoding", None)
     return parsed
 
 
@@ -105,6 +145,7 @@ def parse_answers(task: Task, records: list[dict], answers: dict, allowed: list[
         completions = answers[rec["id"]]
         samples = [read_answer(task, rec, c, allowed) for c in completions]
         parsed = task.combine(samples)
+        parsed.decoding = parsed.decoding or samples[0].decoding
         result.rows.append({**row_of(task, rec, parsed), **task.sample_fields([c.text for c in completions], samples)})
         result.pairs.append((rec, parsed))
     return result
@@ -113,11 +154,40 @@ def parse_answers(task: Task, records: list[dict], answers: dict, allowed: list[
 def score(task: Task, result: Result, *, labels: list[str] | None, language: str) -> dict:
     """Metrics of the records with gold ({} when none has any); the status counts of every record."""
     gold = [(rec, parsed) for rec, parsed in result.pairs if task.has_gold(rec)]
+    modes = decoding_report([parsed for _, parsed in result.pairs])
+    by_mode = {"decoding": modes} if modes else {}
     if not gold:
-        return {}
+        return by_mode
     return {"task": task.name, "language": language, "records": len(result.pairs), "scored": len(gold),
             "status": dict(Counter(p.status for _, p in result.pairs)),
-            **task.score(gold, labels, language)}
+            **task.score(gold, labels, language), **by_mode}
+
+
+def decoding_report(parsed: list[Parsed]) -> dict:
+    """Per decoding mode that produced answers: answers, how many the parser read (`parsed`: ok, repaired or invalid;
+    `parse_rate`) and how many broke no rule (`valid`: ok or repaired). {} when no answer records a mode (a free
+    run); answers without one count as free; failed requests are left out."""
+    if not any(p.decoding for p in parsed):
+        return {}
+    out: dict = {}
+    for p in parsed:
+        if p.status == FAILED:
+            continue
+        row = out.setdefault(p.decoding or "free", {"answers": 0, "parsed": 0, "valid": 0})
+        row["answers"] += 1
+        row["parsed"] += p.status in (OK, REPAIRED, INVALID)
+        row["valid"] += p.status in (OK, REPAIRED)
+    for row in out.values():
+        row["parse_rate"] = round(row["parsed"] / row["answers"], 4)
+    return dict(sorted(out.items()))
+
+
+def _say_decoding(metrics: dict) -> None:
+    modes = metrics.get("decoding") or {}
+    if modes:
+        print("decoding: " + "; ".join(f"{mode}: {r['parsed']}/{r['answers']} answers parsed "
+                                       f"({100 * r['parse_rate']:.1f}%), {r['valid']} valid" for mode, r in modes.items()),
+              file=sys.stderr)
 
 
 def _write(result: Result, files: RunFiles | None, quiet: bool = False) -> None:
@@ -136,9 +206,12 @@ def run(task: Task, records: list[dict], items: Sequence[tuple[Any, Any]], backe
     """Ask, parse, score, write. `labels`: what the prompt named (scoring); `allowed`: the labels a parser accepts
     (default `labels`). `gen`: generation parameters for run_prompts (max_tokens, temperature, stop, ...)."""
     where = files if files is not None else (scratch or Path(".")) / "raw.jsonl"
-    answers = ask(backend, items, where, desc=desc or task.name, **gen)
-    result = parse_answers(task, records, answers, allowed if allowed is not None else labels)
+    allowed = allowed if allowed is not None else labels
+    answers = ask(backend, items, where, desc=desc or task.name,
+                  specs=answer_specs(task, records, backend, allowed), **gen)
+    result = parse_answers(task, records, answers, allowed)
     result.metrics = score(task, result, labels=labels, language=language)
+    _say_decoding(result.metrics)
     _write(result, files)
     return result
 

@@ -4,10 +4,12 @@ import json
 
 import pytest
 
-from core.decoding import ENTITIES_SCHEMA, TRIPLES_SCHEMA, Bindings, constraint_for
+from core.decoding import Bindings, constraint_for
 from core.decoding.build import schema_tree, triples_tree
 from core.decoding.payloads import openai_response_format, server_schema, strict_ok, vllm_extra_body
 from core.decoding.track import Tracker
+from core.tasks.ner import ENTITIES_SCHEMA
+from core.tasks.rte import TRIPLES_SCHEMA
 
 TEXT = "长江发源于青藏高原，流入东海。"
 RELS = ["发源地", "流入"]
@@ -158,3 +160,103 @@ def test_strict_ok_needs_every_property_required():
     loose = {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": False}
     assert not strict_ok(loose)
     assert strict_ok({**loose, "required": ["a"]})
+
+
+# ---- AnswerSpec: one answer's constraint as data, and the task schemas ---------------------------------------------
+def _compact(value):
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_answer_spec_round_trips_and_refuses_bad_fields():
+    from core.decoding.spec import AnswerSpec
+
+    spec = AnswerSpec("triples", {"type": "array", "items": {"type": "string"}}, TEXT)
+    assert AnswerSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    for data, message in [({"format": "xml"}, "answer.format: expected one of json, triples"),
+                          ({"schema": {"type": "string", "x-kgllm": "cpy"}}, "unknown x-kgllm"),
+                          ({"input_text": 3}, "answer.input_text: expected a string"),
+                          ({"text": "x"}, "unknown field 'text'"), (["json"], "expected an object")]:
+        with pytest.raises(ValueError, match=message):
+            AnswerSpec.from_dict(data)
+
+
+def test_plan_is_the_one_rule_of_what_each_mode_enforces(tok):
+    from core.decoding.spec import NO_SCHEMA, AnswerSpec, local_plan
+    from core.tasks import get_task
+
+    rec = get_task("ccks").check({"instruction": f"关系：{RELS}", "input": TEXT}, "x", 1)
+    ccks = AnswerSpec("triples", get_task("ccks").answer_schema(rec, None), TEXT)
+    assert ccks.options("relation") == RELS and ccks.min_items() == 1
+    assert ccks.plan("free") is None
+    assert ccks.plan("schema").accepts(tok, "(长江,发源地,青藏高原)")
+    assert not ccks.plan("schema").accepts(tok, "(黄河,发源地,青藏高原)")
+    syntax = ccks.plan("json")  # the (h,r,t) syntax only
+    assert syntax.mode == "json" and syntax.accepts(tok, "(黄河,任何关系,渤海)") and not syntax.accepts(tok, "")
+    rte = AnswerSpec("json", TRIPLES_SCHEMA, TEXT)
+    assert rte.plan("json").accepts(tok, '{"a":1}') and not rte.plan("json").accepts(tok, "[]")
+    assert rte.plan("schema").accepts(tok, "[]")
+    assert local_plan("schema", None) == (None, "free", NO_SCHEMA)
+    constraint, mode, why = local_plan("schema", AnswerSpec("json", None, TEXT))
+    assert mode == "json" and "no schema" in why and constraint.accepts(tok, "{}")
+    assert local_plan("json", None)[1:] == ("json", None)
+
+
+def test_server_body_per_server_kind():
+    from core.decoding.spec import AnswerSpec
+
+    ccks = AnswerSpec("triples", {**TRIPLES_SCHEMA, "minItems": 1}, TEXT)
+    assert ccks.server_body("schema", "openai")[:2] == ({}, "free") and "JSON only" in ccks.server_body(
+        "schema", "openai")[2]
+    body, mode, why = ccks.server_body("schema", "vllm")
+    assert mode == "schema" and why is None and body["structured_outputs"]["grammar"] == ccks.plan("schema").lark
+    body, mode, _ = ccks.server_body("json", "kgllm")
+    assert body == {"kgllm": {"decoding": "json", "answer": ccks.to_dict()}} and mode == "json"
+    rte = AnswerSpec("json", TRIPLES_SCHEMA, TEXT)
+    assert rte.server_body("json", "openai")[0] == {"response_format": {"type": "json_object"}}
+    assert rte.server_body("schema", "openai")[0]["response_format"]["json_schema"]["schema"]["required"] == ["output"]
+    assert rte.server_body("free", "vllm") == ({}, "free", None)
+
+
+GOLD = [  # (task, record, labels, its gold answer as the task's prompt asks for it, the same with a foreign label)
+    ("rte", {"text": TEXT}, RELS, [["长江", "发源地", "青藏高原"]], [["长江", "作者", "青藏高原"]]),
+    ("ner", {"text": TEXT}, ["地点", "河流"], [{"E": "河流", "W": "长江"}], [{"E": "人物", "W": "长江"}]),
+    ("re", {"text": TEXT, "head_entity": "长江", "tail_entity": "东海"}, ["流入", "no_relation"],
+     {"relation": "流入"}, {"relation": "作者"}),
+    ("kg", {"text": TEXT}, RELS, {"triples": [{"head": "长江", "relation": "流入", "tail": "东海"}]},
+     {"triples": [{"head": "长江", "relation": "作者", "tail": "东海"}]}),
+    ("ee", {"text": "他们在上海结婚。"}, ["Marriage"],
+     [{"event_type": "Marriage", "trigger": "结婚", "arguments": [{"role": "Place", "argument": "上海"}]}],
+     [{"event_type": "Attack", "trigger": "结婚", "arguments": []}]),
+]
+
+
+@pytest.mark.parametrize("name, rec, labels, gold, foreign", GOLD, ids=[g[0] for g in GOLD])
+def test_each_task_schema_takes_its_gold_answer_refuses_a_foreign_label_and_the_parser_reads_it(
+        tok, name, rec, labels, gold, foreign):
+    from core.decoding.spec import AnswerSpec
+    from core.tasks import get_task
+
+    task = get_task(name)
+    rec = task.check(rec, "x", 1)
+    spec = AnswerSpec(task.answer_format(rec), task.answer_schema(rec, labels), task.text_of(rec))
+    constraint = spec.plan("schema")
+    assert constraint.accepts(tok, _compact(gold))
+    assert not constraint.accepts(tok, _compact(foreign))
+    parsed = task.parse(_compact(gold), rec, labels)
+    assert parsed.status == "ok" and parsed.pred, parsed
+    if name in ("rte", "ner", "ee"):  # a list: one copied string that is not in the text is refused too
+        wrong = json.loads(_compact(gold).replace("长江", "黄河").replace("上海", "北京"))
+        assert not constraint.accepts(tok, _compact(wrong))
+
+
+def test_the_ccks_records_answer_format_is_the_triples_text():
+    from core.decoding.spec import AnswerSpec
+    from core.tasks import get_task
+
+    for name in ("rte", "ccks"):
+        task = get_task(name)
+        rec = task.check({"instruction": f"关系：{RELS}", "input": TEXT}, "x", 1)
+        spec = AnswerSpec(task.answer_format(rec), task.answer_schema(rec, None), task.text_of(rec))
+        assert (spec.format, spec.input_text, spec.options("relation"), spec.min_items()) == ("triples", TEXT, RELS, 1)
+    assert get_task("rte").answer_format({"text": TEXT}) == "json"
+    assert get_task("code").answer_schema({"text": TEXT}, None) is None  # no schema: schema decoding asks it free

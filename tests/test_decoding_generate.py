@@ -6,8 +6,10 @@ import json
 import pytest
 import torch
 
-from core.decoding import ENTITIES_SCHEMA, TRIPLES_SCHEMA, constraint_for, logits_processor
+from core.decoding import constraint_for, logits_processor
 from core.parsing.ccks import R_DUPLICATE, parse_triples, relations_from_instruction
+from core.tasks.ner import ENTITIES_SCHEMA
+from core.tasks.rte import TRIPLES_SCHEMA
 
 RECORDS = [
     ("长江发源于青藏高原，流入东海。", ["发源地", "流入"]),

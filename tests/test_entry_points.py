@@ -173,7 +173,8 @@ def llm_values(fake: FakeOpenAI, tmp: Path) -> dict:
               "concurrency": 3, "timeout": 7.0, "max_retries": 2, "rpm": 60000.0, "tpm": 90000000.0,
               "backoff": 0.25, "backoff_max": 3.0, "cache_dir": str(tmp / "llm-cache"), "no_cache": True,
               "base_model": "base-id", "lora_weights": str(adapter), "bits": 4, "dtype": "fp32", "batch_size": 3,
-              "prompt_template_name": "alpaca", "force_template": True, "api_key": "sk-flag-test"}
+              "prompt_template_name": "alpaca", "force_template": True, "api_key": "sk-flag-test",
+              "decoding": "json", "structured": "vllm"}
     assert set(values) == {f.name for f in dataclasses.fields(LLMConfig)}, "a new LLMConfig field: give it a value"
     return values
 

@@ -148,6 +148,59 @@ def test_on_text_reports_growing_prefixes_of_the_final_answer(llama):
         assert seen[i] == sorted(seen[i], key=len)
 
 
+def triples(text, relations):
+    from core.decoding import constraint_for
+
+    return constraint_for("schema", answer_format="triples", input_text=text, relations=relations, min_items=1)
+
+
+def test_constrained_rows_are_whole_answers_never_cut_at_a_stop_string_and_free_rows_are_unchanged(llama):
+    model, tok = llama
+    texts = ["北京是中国的首都，上海是中国最大的城市。", None, "Beijing is the capital of China."]
+    cons = [triples(texts[0], ["首都", "最大城市"]), None, triples(texts[2], ["capital of"])]
+    free = generate(model, tok, PROMPTS[:3], max_new_tokens=40, stop=[","], progress=False)
+    outs = generate(model, tok, PROMPTS[:3], max_new_tokens=40, stop=[","], progress=False, constraints=cons)
+    single = [generate(model, tok, [p], max_new_tokens=40, stop=[","], progress=False, constraints=[c])[0]
+              for p, c in zip(PROMPTS[:3], cons, strict=True)]
+    assert outs == single
+    assert outs[1] == free[1] and outs[1].complete is None and not outs[1].forced_close
+    for k in (0, 2):
+        assert "," in outs[k].text and cons[k].accepts(tok, outs[k].text), outs[k].text  # "," did not cut it
+        assert outs[k].complete is True
+    with pytest.raises(UserError, match="2 constraints for 3 prompts"):
+        generate(model, tok, PROMPTS[:3], progress=False, constraints=cons[:2])
+
+
+def test_a_constrained_lora_adapter_still_gives_its_memorised_answers(memorised):
+    from core.parsing.ccks import relations_from_instruction
+
+    model, tok, template, records = memorised
+    cons = [triples(r["input"], relations_from_instruction(r["instruction"])) for r in records]
+    outs = generate(model, tok, prompts_of(template, tok, records), batch_size=3, max_new_tokens=64, progress=False,
+                    constraints=cons)
+    assert [o.text for o in outs] == [r["output"] for r in records]
+    assert all(o.complete and not o.forced_close and o.finish_reason == "stop" for o in outs)
+
+
+def test_a_constrained_p_tuning_adapter_keeps_its_prefix_and_the_constraint_overrides_a_forbidden_answer():
+    """P-Tuning v2 on the toy GLM (core.tuning.load_model_with_adapter): under the constraint the prefix still gives
+    the memorised answers; a relation list without the memorised relation changes exactly that answer."""
+    from core.parsing.ccks import relations_from_instruction
+    from core.testing.adapters import memorised_adapter, memorised_records
+    from core.tuning import adapter_template, load_model_with_adapter
+
+    model, tok, meta = load_model_with_adapter(None, memorised_adapter("glm", "ptuning"))
+    template, records = adapter_template(meta), memorised_records()
+    prompts = [template.render(r["instruction"], r["input"], tok) for r in records]
+    cons = [triples(r["input"], relations_from_instruction(r["instruction"])) for r in records]
+    outs = generate(model, tok, prompts, batch_size=5, max_new_tokens=48, progress=False, constraints=cons)
+    assert [template.response(o.text) for o in outs] == [r["output"] for r in records]
+    other = [triples(records[0]["input"], ["流入"]), *cons[1:]]  # mem-1's relation 发源地 is not allowed here
+    changed = generate(model, tok, prompts, batch_size=5, max_new_tokens=48, progress=False, constraints=other)
+    assert changed[0].text != records[0]["output"] and ",流入," in changed[0].text and changed[0].complete
+    assert [o.text for o in changed[1:]] == [o.text for o in outs[1:]]
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"batch_size": 0}, "batch_size"), ({"max_new_tokens": -1}, "max_new_tokens"),
     ({"do_sample": True, "temperature": 0}, "temperature"), ({"top_p": 1.5}, "top_p"),

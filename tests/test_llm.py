@@ -404,3 +404,86 @@ def test_cache_keeps_answers_of_two_servers_with_the_same_model_id_apart(tmp_pat
         assert (answer.text, answer.cached, b.count) == ("from B", False, 1)
         again = make(a, tmp_path).complete(["same prompt"])[0][0]
         assert (again.text, again.cached, a.count) == ("from A", True, 1)
+
+
+# ---- constrained decoding on a server (structured outputs) ------------------------------------------------------
+def specs_for(prompts, fmt="json"):
+    from core.decoding.spec import AnswerSpec
+    from core.llm.base import prompt_key
+    from core.tasks.rte import TRIPLES_SCHEMA
+
+    schema = {**TRIPLES_SCHEMA, "items": {**TRIPLES_SCHEMA["items"], "prefixItems": [
+        {"type": "string", "x-kgllm": "copy"}, {"type": "string", "x-kgllm": "relation", "enum": ["born in"]},
+        {"type": "string", "x-kgllm": "copy"}]}}
+    return {prompt_key(p): AnswerSpec(fmt, schema, "Ann was born in Oslo.") for p in prompts}
+
+
+def test_schema_decoding_sends_response_format_or_structured_outputs_by_server_kind(tmp_path):
+    prompts = ["p1", "p2"]
+    with FakeOpenAI(lambda b: '{"output":[["Ann","born in","Oslo"]]}') as fake:
+        auto = make(fake, tmp_path, decoding="schema", no_cache=True)
+        got = auto.complete(prompts, answer_specs=specs_for(prompts))
+        assert auto.structured == "openai"  # the fake server's /v1/models says nothing about structured outputs
+        make(fake, tmp_path, decoding="schema", structured="vllm", no_cache=True).complete(
+            ["p3"], answer_specs=specs_for(["p3"]))
+        make(fake, tmp_path, decoding="schema", structured="vllm", no_cache=True).complete(
+            ["p4"], answer_specs=specs_for(["p4"], fmt="triples"))
+        make(fake, tmp_path, decoding="json", no_cache=True).complete(["p5"])
+        make(fake, tmp_path, no_cache=True).complete(["p6"], answer_specs=specs_for(["p6"]))
+    bodies = {FakeOpenAI.prompt_of(b): b for b in fake.requests}
+    fmt = bodies["p1"]["response_format"]
+    assert fmt["type"] == "json_schema" and "x-kgllm" not in json.dumps(fmt)
+    triple = fmt["json_schema"]["schema"]["properties"]["output"]["items"]
+    assert triple["prefixItems"][1] == {"type": "string", "enum": ["born in"]}
+    assert [a[0].decoding for a in got] == ["schema", "schema"] and got[0][0].fallback is None
+    assert bodies["p3"]["structured_outputs"]["json"]["items"]["prefixItems"][1]["enum"] == ["born in"]
+    grammar = bodies["p4"]["structured_outputs"]["grammar"]
+    assert "substring_chars" in grammar and '"born in"' in grammar  # the copy rule goes to vLLM as a grammar
+    assert bodies["p5"]["response_format"] == {"type": "json_object"}
+    assert not any(k in bodies["p6"] for k in ("response_format", "structured_outputs", "kgllm"))  # free
+
+
+def test_a_server_that_refuses_structured_outputs_is_asked_free_and_every_answer_says_so(tmp_path, capfd):
+    def respond(body):
+        if "response_format" in body:
+            return {"status": 400, "error": "Invalid parameter: 'response_format' of type 'json_schema' is not "
+                                            "supported with this model."}
+        return "(Ann,born in,Oslo)"
+
+    prompts = [f"p{i}" for i in range(4)]
+    with FakeOpenAI(respond) as fake:
+        backend = make(fake, tmp_path, decoding="schema", concurrency=1)
+        results = run_prompts(backend, list(enumerate(prompts)), tmp_path / "raw.jsonl",
+                              answer_specs=specs_for(prompts))
+    assert fake.count == len(prompts) + 1  # one refusal; the next prompts go free at once
+    for i in range(4):
+        answer = results[i][0]
+        assert answer.ok and answer.text == "(Ann,born in,Oslo)" and answer.decoding == "free"
+        assert "refused response_format json_schema (HTTP 400" in answer.fallback and "not supported" in answer.fallback
+    raw = lines(tmp_path / "raw.jsonl")
+    assert all(r["completions"][0]["fallback"] == results[0][0].fallback for r in raw)
+    err = capfd.readouterr().err
+    assert err.count("refused response_format json_schema") == 1 and "asked free" in err
+
+
+def test_a_400_about_something_else_is_not_a_refusal_of_structured_outputs(tmp_path):
+    with FakeOpenAI(lambda b: {"status": 400, "error": "maximum context length is 8 tokens"}) as fake:
+        backend = make(fake, tmp_path, decoding="json", no_cache=True)
+        [[answer]] = backend.complete(["x"])
+    assert fake.count == 1 and not answer.ok and "context length" in answer.error
+
+
+def test_structured_server_kind_and_decoding_flags():
+    from core.llm.structured import body_kind, server_kind
+
+    assert server_kind("auto", {"owned_by": "vllm"}) == "vllm"
+    assert server_kind("auto", {"owned_by": "kgllm", "decoding": ["free", "json", "schema"]}) == "kgllm"
+    assert server_kind("auto", {}) == server_kind("auto", {"owned_by": "openai"}) == "openai"
+    assert server_kind("vllm", {"decoding": ["schema"]}) == "vllm"
+    assert body_kind({"structured_outputs": {"grammar": "x"}}) == "structured_outputs grammar"
+    assert body_kind({"kgllm": {"decoding": "schema"}}) == "kgllm"
+    cfg = LLMConfig.from_flags(decoding="SCHEMA", structured="vllm")
+    assert (cfg.decoding, cfg.structured) == ("schema", "vllm")
+    for bad in ({"decoding": "grammar"}, {"structured": "guided"}):
+        with pytest.raises(ConfigError, match=f"--{next(iter(bad))} must be one of"):
+            LLMConfig(**bad)

@@ -312,3 +312,134 @@ def test_llm_backend_with_chat_auto_follows_what_the_server_says_not_the_model_n
     assert results[0][0].text == (by_chat if endpoint == "chat" else by_text)
     says = "has a chat template" if endpoint == "chat" else "has no chat template"
     assert f"({endpoint}: the server says the model {says}" in backend.describe()
+
+
+# ---- structured outputs (issue 17) -------------------------------------------------------------------------------
+RELS = ["发源地", "流入", "located in"]
+TRIPLES_FORMAT = {"type": "json_schema", "json_schema": {"name": "triples", "schema": {
+    "type": "object", "required": ["output"], "additionalProperties": False, "properties": {"output": {
+        "type": "array", "items": {"type": "array", "prefixItems": [
+            {"type": "string"}, {"type": "string", "enum": RELS}, {"type": "string"}], "items": False}}}}}}
+
+
+@pytest.fixture(scope="module")
+def toy_server(toy_llama_path):
+    """core.serve over the bare toy LLaMA (random weights: free answers are gibberish) on a loopback port."""
+    from core.serve.__main__ import load_engine
+
+    engine = load_engine(str(toy_llama_path), max_batch_size=8, max_wait_ms=50)
+    server = Server(create_app(engine, model_name="toy"))
+    yield server, engine
+    server.stop()
+    engine.close()
+
+
+def test_response_format_through_the_openai_client_gives_only_parseable_answers(toy_server):
+    server, _ = toy_server
+    c = OpenAI(base_url=server.base_url, api_key="unused", max_retries=0, timeout=60)
+    free, schema = [], []
+    for text in ["长江发源于青藏高原。", "Mount Everest is in Nepal.", "大熊猫生活在四川。"]:
+        msgs = [{"role": "user", "content": f"{text}\n答案："}]
+        free.append(c.chat.completions.create(model="toy", messages=msgs, max_tokens=40).choices[0].message.content)
+        r = c.chat.completions.create(model="toy", messages=msgs, max_tokens=40, response_format=TRIPLES_FORMAT)
+        schema.append(r.choices[0].message.content)
+        streamed = c.chat.completions.create(model="toy", messages=msgs, max_tokens=40, stream=True,
+                                             response_format=TRIPLES_FORMAT)
+        assert "".join(ch.choices[0].delta.content or "" for ch in streamed) == schema[-1]
+        r = c.completions.create(model="toy", prompt=f"{text}\n答案：", max_tokens=30,
+                                 extra_body={"response_format": {"type": "json_object"}})
+        assert isinstance(json.loads(r.choices[0].text), dict)
+    assert sum(_loads(x) is not None for x in free) == 0
+    for answer in schema:
+        value = json.loads(answer)
+        assert all(len(t) == 3 and t[1] in RELS for t in value["output"]), answer
+
+
+def _loads(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": {
+        "type": "object", "properties": {"a": {"type": "strin"}}}}}}, "Invalid type: strin"),
+    ({"response_format": {"type": "json_schema", "json_schema": {"name": "a"}}}, "schema: missing"),
+    ({"response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": {
+        "type": "string", "x-kgllm": "cpy"}}}}, "unknown x-kgllm 'cpy'"),
+    ({"response_format": {"type": "json_object"}, "kgllm": {"decoding": "json"}}, "not both"),
+    ({"structured_outputs": {"grammar": "start: \"a\""}}, "takes only a JSON schema"),
+    ({"kgllm": {"decoding": "schema", "answer": {"format": "xml"}}}, "kgllm.answer.format"),
+])
+def test_an_invalid_schema_is_an_openai_style_400_and_the_server_goes_on(toy_server, extra, message):
+    import openai
+
+    server, _ = toy_server
+    c = OpenAI(base_url=server.base_url, api_key="unused", max_retries=0, timeout=60)
+    with pytest.raises(openai.BadRequestError) as caught:
+        c.completions.create(model="toy", prompt="x", max_tokens=8, extra_body=extra)
+    error = caught.value.body
+    assert message in error["message"] and error["type"] == "invalid_request_error"
+    assert error["param"] in ("response_format", "structured_outputs", "kgllm")
+    assert c.completions.create(model="toy", prompt="x", max_tokens=3).choices[0].text is not None
+
+
+def _ccks_plan():
+    from core.tasks import get_task
+
+    task = get_task("ccks")
+    sentences = [("长江发源于青藏高原，流入东海。", ["发源地", "流入"]), ("Mount Everest is in Nepal.", ["located in"]),
+                 ("《红楼梦》是曹雪芹创作的小说。", ["作者", "类型"]), ("大熊猫生活在四川，以竹子为食。", ["食物", "分布"])]
+    records = [task.check({"id": i, "instruction": f"已知候选的关系列表：{rels}，请抽取三元组。", "input": text}, "x", i + 1)
+               for i, (text, rels) in enumerate(sentences)]
+    return task, records, [(r["id"], f"{r['instruction']}\n输入：{r['input']}\n输出：") for r in records]
+
+
+def _pipeline(backend, tmp_path, name):
+    from core.pipeline import RunFiles, run
+
+    task, records, items = _ccks_plan()
+    with backend:
+        return run(task, records, items, backend, RunFiles.beside(tmp_path / f"{name}.jsonl"), language="cn",
+                   max_tokens=40, stop=["\n"])
+
+
+def test_our_backend_against_core_serve_gets_exactly_the_local_schema_answers(toy_server, toy_llama_path, tmp_path,
+                                                                            monkeypatch):
+    """--structured auto finds core.serve's `kgllm` field, so a served run is constrained exactly as a local one:
+    copied heads/tails, allowed relations, the same answers, through core.pipeline (batched by the server)."""
+    from core.llm import LLMConfig, create_backend
+    from core.parsing.ccks import relations_from_instruction
+
+    monkeypatch.setenv("OPENAI_API_KEY", "unused")
+    server, engine = toy_server
+    local = _pipeline(create_backend(LLMConfig(backend="hf", base_model=str(toy_llama_path), no_cache=True,
+                                               decoding="schema")), tmp_path, "local")
+    backend = create_backend(LLMConfig(base_url=server.base_url, no_cache=True, decoding="schema"))
+    before = engine.batches
+    served = _pipeline(backend, tmp_path, "served")
+    assert backend.structured == "kgllm" and engine.batches - before < len(served.pairs)
+    assert "decoding schema as kgllm" in backend.describe()
+    assert [p.raw for _, p in served.pairs] == [p.raw for _, p in local.pairs]
+    assert served.metrics["decoding"] == {"schema": {"answers": 4, "parsed": 4, "valid": 4, "parse_rate": 1.0}}
+    for rec, parsed in served.pairs:
+        assert parsed.pred and parsed.decoding == "schema"
+        assert all(r in relations_from_instruction(rec["instruction"]) and h in rec["input"] and t in rec["input"]
+                   for h, r, t in parsed.pred)
+
+
+def test_a_server_that_refuses_the_grammar_is_asked_free_and_the_report_says_so(toy_server, tmp_path, monkeypatch):
+    """The CCKS text format goes to a vLLM-kind server as a grammar; core.serve takes only JSON schemas there, so it
+    answers 400 and our backend asks again free: every answer records the refusal, the report counts them free."""
+    from core.llm import LLMConfig, create_backend
+
+    monkeypatch.setenv("OPENAI_API_KEY", "unused")
+    server, _ = toy_server
+    backend = create_backend(LLMConfig(base_url=server.base_url, no_cache=True, decoding="schema",
+                                       structured="vllm", concurrency=1))
+    result = _pipeline(backend, tmp_path, "refused")
+    assert set(result.metrics["decoding"]) == {"free"}
+    raw = [json.loads(x) for x in (tmp_path / "refused.raw.jsonl").read_text(encoding="utf-8").splitlines()]
+    reasons = {r["completions"][0]["fallback"] for r in raw}
+    assert len(reasons) == 1 and "refused structured_outputs grammar (HTTP 400" in reasons.pop()

@@ -256,3 +256,30 @@ def test_a_server_only_flag_with_the_hf_backend_is_a_user_error_and_writes_nothi
                            **{flag: value})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["valid.json"]
 
+
+
+def test_decoding_schema_gives_every_record_triples_of_its_relations_copied_from_its_input(toy_llama_path, tmp_path):
+    """--decoding schema (core.decoding through the hf backend): on the random toy model every answer parses as
+    CCKS triples, each relation from the record's instruction, each head and tail a substring of its input;
+    the same command with free decoding gives (almost) none."""
+    from core.parsing.ccks import parse_triples, relations_from_instruction
+
+    lines = (CASE / "data" / "valid.json").read_text(encoding="utf-8").splitlines()[:4]
+    src = tmp_path / "valid.json"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    parsed = {}
+    for mode in ("free", "schema"):
+        out = tmp_path / f"{mode}.json"
+        proc = run(["--base_model", toy_llama_path, "--input_file", src, "--output_file", out, "--max_tokens", 40,
+                    "--decoding", mode, "--batch_size", 4])
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        parsed[mode] = []
+        for rec in read_jsonl(out):
+            relations = relations_from_instruction(rec["instruction"])
+            result = parse_triples(rec["output"], input_text=rec["input"], relations=relations)
+            parsed[mode].append((rec, relations, result))
+    assert sum(bool(r.triples) and r.status in ("ok", "repaired") for _, _, r in parsed["free"]) == 0
+    for rec, relations, result in parsed["schema"]:
+        assert result.status in ("ok", "repaired") and result.triples, (rec["output"], result.issues)
+        for t in result.triples:
+            assert t.relation in relations and t.head in rec["input"] and t.tail in rec["input"], rec["output"]

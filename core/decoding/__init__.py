@@ -11,6 +11,9 @@ Local models: `ConstrainedLogits(tokenizer, [constraint per row], max_new_tokens
 `model.generate(..., logits_processor=LogitsProcessorList([it]))`; each row of a left-padded batch keeps its own
 constraint, and the budget guard closes every answer within N tokens (core.decoding.processor). Servers:
 core.decoding.payloads turns the same choice into OpenAI's `response_format` and vLLM's `structured_outputs`.
+A record's constraint as data is an `AnswerSpec` (core.decoding.spec: the task's answer format and schema, from
+`Task.answer_format` / `Task.answer_schema`, and the record's input); `AnswerSpec.plan(mode)` is the one rule of what
+a mode enforces, used by core.generate (via core.llm's hf backend) and core.serve alike (docs/llm.md).
 
 Cost (benchmarks/bench_decoding.py, batch 16, 64 new tokens, CPU time on this shared 2-core machine): per row and
 step ~0.15-0.25 ms in llguidance plus ~0.1-0.2 ms of our bookkeeping (replay, budget guard). On the toy model a step
@@ -42,15 +45,28 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from core.decoding.build import ENTITIES_SCHEMA, TRIPLES_SCHEMA, Bindings, schema_tree, triples_tree
-from core.decoding.processor import ConstrainedLogits, RowReport
+from core.decoding.build import Bindings, schema_tree, triples_tree
 from core.decoding.tree import AnyJson, Rep, to_lark
 
 DECODING_MODES = ("free", "json", "schema")
 ANSWER_FORMATS = ("json", "triples")
 
-__all__ = ["ANSWER_FORMATS", "DECODING_MODES", "ENTITIES_SCHEMA", "TRIPLES_SCHEMA", "Bindings", "ConstrainedLogits",
-           "Constraint", "RowReport", "constraint_for", "logits_processor"]
+__all__ = ["ANSWER_FORMATS", "DECODING_MODES", "AnswerSpec", "Bindings", "ConstrainedLogits", "Constraint",
+           "RowReport", "constraint_for", "logits_processor"]
+
+
+def __getattr__(name: str) -> Any:
+    """The logits processor (it imports torch and transformers) and AnswerSpec load on first use: importing
+    core.decoding (core.llm and core.tasks do) stays light."""
+    if name in ("ConstrainedLogits", "RowReport"):
+        from core.decoding import processor
+
+        return getattr(processor, name)
+    if name == "AnswerSpec":
+        from core.decoding.spec import AnswerSpec
+
+        return AnswerSpec
+    raise AttributeError(f"module 'core.decoding' has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,8 @@ def logits_processor(tokenizer: Any, constraints: list[Constraint | None], *, ma
     """`LogitsProcessorList([ConstrainedLogits(...)])` for `model.generate(logits_processor=...)`; build a new one
     for every generate() call (it keeps the rows' state)."""
     from transformers import LogitsProcessorList
+
+    from core.decoding.processor import ConstrainedLogits
 
     return LogitsProcessorList([ConstrainedLogits(tokenizer, constraints, max_new_tokens=max_new_tokens,
                                                   model=model)])

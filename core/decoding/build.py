@@ -1,6 +1,6 @@
 """Constraint trees for one record: from a task's answer schema (JSON) or for the CCKS `(h,r,t)(h,r,t)` text format.
 
-    python -c "from core.decoding.build import *; from core.decoding.tree import to_lark; print(to_lark(schema_tree(TRIPLES_SCHEMA, Bindings('长江发源于青藏高原', ['发源地']))))"
+    python -c "from core.decoding.build import *; from core.decoding.tree import to_lark; from core.tasks.rte import TRIPLES_SCHEMA; print(to_lark(schema_tree(TRIPLES_SCHEMA, Bindings('长江发源于青藏高原', ['发源地']))))"
 
 JSON answers: `schema_tree(schema, bindings)` compiles a JSON schema into compact JSON, properties in the schema's
 order (every listed property is written, optional ones too), arrays of any length within minItems/maxItems, tuples
@@ -12,6 +12,7 @@ JSON schema cannot say per record is marked in the schema with `"x-kgllm"` on a 
 - `"x-kgllm": "relation"` / `"entity_type"`: one of the record's allowed relations / entity types;
 
 a marker whose value the record does not give falls back to the property's own schema (its `enum`, else any string).
+The answer schemas themselves belong to the tasks (`Task.answer_schema`, e.g. core.tasks.rte.TRIPLES_SCHEMA).
 Parts the compiler does not handle itself (numbers, `anyOf`, patterns, ...) are left to llguidance's JSON-schema
 compiler; local `$ref`s are inlined (a recursive schema is handed to llguidance whole).
 
@@ -50,23 +51,6 @@ class Bindings:
             if isinstance(v, str) and v.strip() and v not in out:
                 out.append(v)
         return out
-
-
-# The JSON answers the task prompts ask for (core/prompts/rte.*, ner.*): RTE `[["head","relation","tail"], ...]`,
-# NER `[{"E": "type", "W": "words"}, ...]`, with the per-record markers.
-TRIPLES_SCHEMA: dict = {
-    "type": "array",
-    "items": {"type": "array", "prefixItems": [{"type": "string", MARKER: "copy"},
-                                               {"type": "string", MARKER: "relation"},
-                                               {"type": "string", MARKER: "copy"}],
-              "items": False, "minItems": 3, "maxItems": 3},
-}
-ENTITIES_SCHEMA: dict = {
-    "type": "array",
-    "items": {"type": "object",
-              "properties": {"E": {"type": "string", MARKER: "entity_type"}, "W": {"type": "string", MARKER: "copy"}},
-              "required": ["E", "W"], "additionalProperties": False},
-}
 
 
 def _dumps(value: Any) -> str:

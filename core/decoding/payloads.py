@@ -1,6 +1,6 @@
 """The same decoding choice for servers: OpenAI's `response_format` and vLLM's `structured_outputs` (vLLM >= 0.12).
 
-    python -c "from core.decoding.payloads import *; from core.decoding import ENTITIES_SCHEMA, Bindings; print(openai_response_format('schema', schema=ENTITIES_SCHEMA, bindings=Bindings(entity_types=['PER'])))"
+    python -c "from core.decoding.payloads import *; from core.decoding import Bindings; from core.tasks.ner import ENTITIES_SCHEMA; print(openai_response_format('schema', schema=ENTITIES_SCHEMA, bindings=Bindings(entity_types=['PER'])))"
 
 A server cannot copy from the record's input, so the JSON schema sent is the answer schema with the record's allowed
 relations / entity types as `enum`s and copied strings as plain strings (`server_schema`). vLLM servers running

@@ -5,10 +5,18 @@
 A backend answers a list of prompts. A prompt is a str (completion-style text) or a list of chat messages
 `[{"role": "system"|"user"|"assistant", "content": str}]`. To add one, subclass Backend, implement `_generate`
 (yield `(index, completions)` as each prompt finishes, in any order) and `register_backend("name", factory)`.
+
+Constrained decoding (`LLMConfig.decoding` json | schema, docs/llm.md): the one way a prompt's answer constraint
+reaches a backend is the generation parameter `answer_specs={prompt_key(prompt): AnswerSpec}` (core.decoding.spec;
+core.pipeline builds it from the task, one spec per record). `iter_complete` takes it out of the parameters, puts
+each prompt's spec (and the mode) into that prompt's cache key, and hands `_generate` the specs aligned with its
+prompts as `params["answer_specs"]`. A backend records on every Completion the mode that produced it (`decoding`)
+and, where that is not the mode asked for, why (`fallback`); both go to the raw file with the answer.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -19,17 +27,22 @@ from core.errors import UserError
 from core.llm.config import LLMConfig
 
 Prompt = Union[str, list]  # noqa: UP007 (a runtime alias must work on Python 3.10)
+SPECS = "answer_specs"  # the generation parameter that carries each prompt's answer constraint (see the docstring)
 
 
 @dataclass
 class Completion:
-    """One answer: the raw text verbatim, why it stopped, token usage where given; `error` when the request failed."""
+    """One answer: the raw text verbatim, why it stopped, token usage where given; `error` when the request failed;
+    with constrained decoding asked for, the mode that produced it (`decoding`: free | json | schema) and why, if
+    that is not the mode asked for (`fallback`)."""
 
     text: str
     finish_reason: str | None = None
     usage: dict | None = None
     error: str | None = None
     cached: bool = False
+    decoding: str | None = None
+    fallback: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -39,11 +52,16 @@ class Completion:
         out = {"text": self.text, "finish_reason": self.finish_reason, "usage": self.usage}
         if self.error is not None:
             out["error"] = self.error
+        if self.decoding is not None:
+            out["decoding"] = self.decoding
+        if self.fallback is not None:
+            out["fallback"] = self.fallback
         return out
 
     @classmethod
     def from_dict(cls, data: dict, cached: bool = False) -> Completion:
-        return cls(str(data.get("text") or ""), data.get("finish_reason"), data.get("usage"), data.get("error"), cached)
+        return cls(str(data.get("text") or ""), data.get("finish_reason"), data.get("usage"), data.get("error"), cached,
+                   data.get("decoding"), data.get("fallback"))
 
     @classmethod
     def failed(cls, error: str) -> Completion:
@@ -97,6 +115,11 @@ def check_prompt(prompt: Any) -> Prompt:
     raise UserError(f"a prompt must be a string or a list of {{'role', 'content'}} messages, got {prompt!r:.80}")
 
 
+def prompt_key(prompt: Prompt) -> str:
+    """The key of a prompt in `answer_specs`: the text itself, or the chat messages as canonical JSON."""
+    return prompt if isinstance(prompt, str) else json.dumps(prompt, ensure_ascii=False, sort_keys=True)
+
+
 def clean_params(params: dict) -> dict:
     """Generation parameters in one canonical form (None dropped, stop as a list) for requests and cache keys."""
     out = {k: v for k, v in params.items() if v is not None}
@@ -147,16 +170,27 @@ class Backend(ABC):
     def _generate(self, prompts: Sequence[Prompt], params: dict) -> Iterator[tuple[int, list[Completion]]]:
         """Yield (index into prompts, n completions) as each prompt finishes; a failed one gives [Completion.failed]."""
 
+    @property
+    def decoding(self) -> str:
+        """The decoding mode asked for (LLMConfig.decoding): free, json or schema."""
+        return getattr(self.config, "decoding", "free")
+
     def iter_complete(self, prompts: Sequence[Prompt], **params: Any) -> Iterator[tuple[int, list[Completion]]]:
         """Like `complete`, but yields (index, completions) as each finishes: cached answers first."""
         prompts = [check_prompt(p) for p in prompts]
+        given = params.pop(SPECS, None) or {}
         params = clean_params(params)
+        specs = [given.get(prompt_key(p)) for p in prompts] if self.decoding != "free" else [None] * len(prompts)
         todo, keys = [], {}
         ident = self.identity() if self._cache is not None else None
         for i, prompt in enumerate(prompts):
             hit = None
             if self._cache is not None:
-                keys[i] = self._cache.key(ident, prompt, params)
+                keyed = params
+                if self.decoding != "free":  # the constraint decides the answer too
+                    spec = specs[i].to_dict() if hasattr(specs[i], "to_dict") else specs[i]
+                    keyed = {**params, "decoding": self.decoding, "answer": spec}
+                keys[i] = self._cache.key(ident, prompt, keyed)
                 hit = self._cache.get(keys[i])
             if hit is not None:
                 self.stats.add(cached=1)
@@ -165,6 +199,8 @@ class Backend(ABC):
                 todo.append(i)
         if not todo:
             return
+        if self.decoding != "free":
+            params = {**params, SPECS: [specs[i] for i in todo]}
         for j, completions in self._generate([prompts[i] for i in todo], params):
             i = todo[j]
             if all(c.ok for c in completions):

@@ -13,6 +13,11 @@ The prompts of one call are sorted by token length, longest first, and generated
 `torchrun --nproc_per_node=N` the batches are shared between the processes (core.llm.shards): rank 0 runs
 `run_prompts`, the others call `follow()`. The model loads on first use, so a rerun answered from the cache never
 loads it. Temperature 0 is greedy; `seed` seeds sampling; other API-only parameters are ignored.
+
+`--decoding json|schema`: each prompt's answer spec (core.llm.base: `answer_specs`) becomes a core.decoding
+Constraint (`core.decoding.spec.local_plan`, the rule core.serve uses too) that core.generate enforces token by token;
+every Completion records the mode that produced it (`decoding`) and, for a prompt asked free in schema mode because
+it has no spec, why (`fallback`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
-from core.llm.base import Backend, Completion, Prompt, messages_of, text_of
+from core.llm.base import SPECS, Backend, Completion, Prompt, messages_of, text_of
 from core.llm.config import LLMConfig
 from core.llm.shards import STOP, Shards
 
@@ -88,11 +93,21 @@ class HFBackend(Backend):
                 "chat": c.chat, "adapter": _fingerprint(c.lora_weights) if c.lora_weights else None,
                 "template": c.prompt_template_name or self._meta.get("template")}
 
+    def _plans(self, count: int, params: dict) -> list[tuple[Any, str | None, str | None]]:
+        """Per prompt: (Constraint or None, the mode recorded on its answers, why not the mode asked for)."""
+        if self.decoding == "free":
+            return [(None, None, None)] * count
+        from core.decoding.spec import local_plan
+
+        specs = params.get(SPECS) or [None] * count
+        return [local_plan(self.decoding, spec) for spec in specs]
+
     def describe(self) -> str:
         mode = f"chat, template {self._template_name()}" if self.chat else "raw text"
         bits = f", {self.config.bits}-bit" if self.config.bits else ""
         shards = f", {self.shards.size} processes" if self.shards else ""
-        return f"hf:{self.model} ({mode}, batch {self.config.batch_size}{bits}{shards})"
+        decoding = f", decoding {self.decoding}" if self.decoding != "free" else ""
+        return f"hf:{self.model} ({mode}, batch {self.config.batch_size}{bits}{shards}{decoding})"
 
     def _template_name(self) -> str:
         if self._loaded is not None:
@@ -155,6 +170,8 @@ class HFBackend(Backend):
         options = dict(max_new_tokens=int(params.get("max_tokens") or 256), do_sample=temperature > 0,
                        temperature=temperature if temperature > 0 else 1.0, top_p=float(params.get("top_p") or 1.0),
                        num_return_sequences=n, stop=params.get("stop"), progress=False)
+        plans = self._plans(len(texts), params)
+        constrained = any(c is not None for c, _, _ in plans)
         lengths = [len(ids) for ids in tokenizer(texts)["input_ids"]] if texts else []
         order = sorted(range(len(texts)), key=lambda i: -lengths[i])  # similar lengths share a batch
         size = self.config.batch_size
@@ -164,8 +181,10 @@ class HFBackend(Backend):
             mine = batches[start + rank] if start + rank < len(batches) else []
             done = []
             if mine:
-                outs = generate(model, tokenizer, [texts[i] for i in mine], batch_size=size, **options)
-                done = [(i, [_completion(o, first=j == 0) for j, o in enumerate(outs[k * n:(k + 1) * n])])
+                bound = [plans[i][0] for i in mine] if constrained else None
+                outs = generate(model, tokenizer, [texts[i] for i in mine], batch_size=size, constraints=bound,
+                                **options)
+                done = [(i, [_completion(o, j == 0, *plans[i][1:]) for j, o in enumerate(outs[k * n:(k + 1) * n])])
                         for k, i in enumerate(mine)]
             if world > 1:
                 parts = self.shards.gather(done)
@@ -185,12 +204,12 @@ class HFBackend(Backend):
         super().close()
 
 
-def _completion(out: Any, first: bool) -> Completion:
+def _completion(out: Any, first: bool, decoding: str | None = None, fallback: str | None = None) -> Completion:
     usage = None
     if first:
         usage = {"prompt_tokens": out.prompt_tokens, "completion_tokens": out.completion_tokens,
                  "total_tokens": out.prompt_tokens + out.completion_tokens}
-    return Completion(out.text, out.finish_reason, usage)
+    return Completion(out.text, out.finish_reason, usage, decoding=decoding, fallback=fallback)
 
 
 def _fingerprint(path: str) -> str:

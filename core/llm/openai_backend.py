@@ -11,6 +11,10 @@ errors itself, with exponential backoff and jitter, honouring Retry-After, and a
 limits before every attempt. A prompt that still fails after `max_retries` retries gives `[Completion.failed(...)]`
 and the run goes on; a refused API key (401/403), an unknown model/endpoint (404) or a server that never answered
 (connection errors only, after all retries) stops the run with a UserError.
+
+`--decoding json|schema`: each prompt's answer spec goes into the request body as `--structured` says
+(core.llm.structured); a server that refuses is asked again free at once (so is every later prompt with that kind of
+body), and the answer records `decoding: free` and the refusal (`fallback`).
 """
 
 from __future__ import annotations
@@ -18,21 +22,22 @@ from __future__ import annotations
 import os
 import queue
 import random
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from core.errors import UserError
-from core.llm.base import Backend, Completion, Prompt, messages_of, text_of
+from core.llm.base import SPECS, Backend, Completion, Prompt, messages_of, text_of
 from core.llm.config import LLMConfig
 from core.llm.limits import TokenBucket, backoff_delay, estimate_tokens, retry_after
+from core.llm.structured import body_kind, plan, refusal, server_kind
 
 PLACEHOLDER_KEY = "EMPTY"  # what vLLM-style servers accept when they check no key
 _DIRECT = ("max_tokens", "temperature", "top_p", "n", "stop", "seed", "presence_penalty", "frequency_penalty",
            "logit_bias", "user")
 _RETRY_STATUS = (408, 409, 429)
-
 
 
 class OpenAIBackend(Backend):
@@ -58,6 +63,7 @@ class OpenAIBackend(Backend):
         self._reached = False  # has any request got an HTTP answer?
         self._rpm = TokenBucket(config.rpm) if config.rpm else None
         self._tpm = TokenBucket(config.tpm) if config.tpm else None
+        self._refused: dict[str, str] = {}  # kind of structured-output body -> why the server refused it
 
     # ---- what we talk to -------------------------------------------------------------------------------------
     @property
@@ -143,17 +149,28 @@ class OpenAIBackend(Backend):
     def identity(self) -> dict:
         # the server is part of it: two servers may serve different weights under one model id ("kgc", "llama");
         # chat as configured (None: the server's choice for this model), so a cached rerun asks the server nothing
-        return {"backend": self.name, "base_url": self.base_url, "model": self.model, "chat": self.config.chat}
+        out = {"backend": self.name, "base_url": self.base_url, "model": self.model, "chat": self.config.chat}
+        if self.decoding != "free":
+            out["structured"] = self.config.structured
+        return out
+
+    @property
+    def structured(self) -> str:
+        """How constrained decoding is asked for: --structured, else what the server's /v1/models entry says."""
+        return server_kind(self.config.structured, self.card() if self.config.structured == "auto" else {})
 
     def describe(self) -> str:
         c = self.config
         limits = "".join(f", {n} {v:g}" for n, v in (("rpm", c.rpm), ("tpm", c.tpm)) if v)
+        limits += f", decoding {self.decoding} as {self.structured}" if self.decoding != "free" else ""
         return (f"openai:{self.model} @ {self.base_url} ({self.endpoint or 'endpoint'}: {self._why()}; concurrency "
                 f"{c.concurrency}{limits}, timeout {c.timeout:g}s, retries {c.max_retries})")
 
     # ---- sending ----------------------------------------------------------------------------------------------
     def _generate(self, prompts: Sequence[Prompt], params: dict) -> Iterator[tuple[int, list[Completion]]]:
         self.model, self.chat  # noqa: B018 -- resolve model id and endpoint (and fail early) before starting threads
+        specs = params.get(SPECS) or [None] * len(prompts)
+        params = {k: v for k, v in params.items() if k != SPECS}
         jobs: queue.Queue = queue.Queue()
         results: queue.Queue = queue.Queue()
         stop = threading.Event()
@@ -167,7 +184,7 @@ class OpenAIBackend(Backend):
                 except queue.Empty:
                     return
                 try:
-                    out: Any = self._one(prompt, params, stop)
+                    out: Any = self._one(prompt, params, stop, specs[i])
                 except BaseException as exc:  # handed to the caller's thread
                     out = exc
                 results.put((i, out))
@@ -184,9 +201,11 @@ class OpenAIBackend(Backend):
         finally:
             stop.set()
 
-    def _one(self, prompt: Prompt, params: dict, stop: threading.Event) -> list[Completion]:
+    def _one(self, prompt: Prompt, params: dict, stop: threading.Event, spec: Any = None) -> list[Completion]:
         import openai
 
+        kind = self.structured if self.decoding != "free" else ""  # free: the server is not asked about it
+        body, decoding, fallback = plan(self.decoding, kind, spec, self._refused)
         attempt = 0
         while True:
             if not self._throttle(prompt, params, stop):
@@ -195,12 +214,21 @@ class OpenAIBackend(Backend):
             hint = None
             unreachable = False
             try:
-                answers = self._request(prompt, params)
+                answers = self._request(prompt, params, body)
                 self._reached = True
+                for answer in answers:
+                    answer.decoding, answer.fallback = decoding, fallback
                 return answers
             except openai.APIStatusError as exc:
                 self._reached = True
                 status = exc.status_code
+                if refusal(body, status, _status_message(exc)):  # ask free; say so once
+                    fallback = self._scrub(f"the server refused {body_kind(body)} (HTTP {status}: "
+                                           f"{_status_message(exc)}); asked free")
+                    if self._refused.setdefault(body_kind(body), fallback) is fallback:
+                        print(f"warning: {self.base_url}: {fallback}", file=sys.stderr)
+                    body, decoding = {}, "free"
+                    continue
                 self._fatal(status, exc)
                 retryable = status in _RETRY_STATUS or status >= 500
                 hint = retry_after(exc.response.headers)
@@ -247,9 +275,9 @@ class OpenAIBackend(Backend):
     def _estimate(prompt: Prompt, params: dict) -> int:
         return estimate_tokens(text_of(prompt), params.get("max_tokens"), params.get("n", 1))
 
-    def _request(self, prompt: Prompt, params: dict) -> list[Completion]:
+    def _request(self, prompt: Prompt, params: dict, body: dict | None = None) -> list[Completion]:
         direct = {k: v for k, v in params.items() if k in _DIRECT}
-        extra = {k: v for k, v in params.items() if k not in _DIRECT} or None
+        extra = {**{k: v for k, v in params.items() if k not in _DIRECT}, **(body or {})} or None
         common = dict(model=self.model, timeout=self.config.timeout, extra_body=extra, **direct)
         if self.chat:
             resp = self.client.chat.completions.create(messages=messages_of(prompt), **common)

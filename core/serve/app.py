@@ -3,8 +3,11 @@
     python -c "from core.serve.app import create_app; help(create_app)"
 
 Every error is an OpenAI-style JSON body `{"error": {"message", "type", "param", "code"}}` with a 4xx status for the
-client's mistakes (400 bad JSON / fields / ranges, 401 bad key, 404 unknown model or route, 413 body too large) and
-500 without a traceback for ours. The API key check and the body size limit run before the body is parsed.
+client's mistakes (400 bad JSON / fields / ranges / an invalid schema, 401 bad key, 404 unknown model or route, 413
+body too large) and 500 without a traceback for ours. The API key check and the body size limit run before the body
+is parsed. Structured outputs (`response_format`, `structured_outputs`, `kgllm`; core.serve.protocol) become one
+core.decoding Constraint per request, checked before anything is generated, and every answer of the request keeps to
+it (not cut at stop strings); /v1/models lists the modes the `kgllm` field takes.
 """
 
 from __future__ import annotations
@@ -108,6 +111,39 @@ def _params(req: Any, engine: Engine, max_tokens: int | None) -> Params:
                   top_p=float(req.top_p if req.top_p is not None else 1.0), n=req.n, stop=tuple(req.stop or ()))
 
 
+def _constraint(req: Any) -> Any:
+    """The core.decoding Constraint a request asks for (None: free); a 400 naming the field when it is invalid."""
+    from core.decoding import constraint_for
+    from core.decoding.spec import AnswerSpec, local_plan
+
+    asked = [name for name in ("response_format", "structured_outputs", "kgllm") if getattr(req, name) is not None]
+    if len(asked) > 1:
+        raise _ApiError(400, f"give one of {' and '.join(asked)}, not both", param=asked[1])
+    if not asked:
+        return None
+    param = asked[0]
+    fmt, outputs = req.response_format, req.structured_outputs
+    try:
+        if req.kgllm is not None:
+            answer = AnswerSpec.from_dict(req.kgllm.answer, "kgllm.answer") if req.kgllm.answer is not None else None
+            constraint = local_plan(req.kgllm.decoding, answer)[0]
+        elif fmt is not None and fmt.type == "json_schema":
+            if fmt.json_schema is None or fmt.json_schema.schema_ is None:
+                raise ValueError("response_format.json_schema.schema: missing")
+            constraint = constraint_for("schema", schema=fmt.json_schema.schema_)
+        elif fmt is not None:
+            constraint = constraint_for("json") if fmt.type == "json_object" else None
+        else:
+            other = sorted(set(outputs) - {"json"})
+            if other or not isinstance(outputs.get("json"), dict):
+                raise ValueError(f"structured_outputs: this server takes only a JSON schema as `json` (got "
+                                 f"{', '.join(other) or 'no json schema'})")
+            constraint = constraint_for("schema", schema=outputs["json"])
+        return constraint.validate() if constraint is not None else None
+    except ValueError as exc:
+        raise _ApiError(400, " ".join(str(exc).split())[:500], param=param, code="invalid_schema") from None
+
+
 def _usage(outs: list[Any], n: int) -> P.Usage:
     prompt = sum(o.prompt_tokens for o in outs[::n])
     completion = sum(o.completion_tokens for o in outs)
@@ -138,7 +174,8 @@ def create_app(engine: Engine, api_key: str | None = None, model_name: str = "kg
 
     @app.get("/v1/models")
     async def models() -> dict:
-        card = P.ModelCard(id=model_name, chat_template=engine.chat_template, template=engine.template.name)
+        card = P.ModelCard(id=model_name, chat_template=engine.chat_template, template=engine.template.name,
+                           decoding=["free", "json", "schema"])
         return P.ModelList(data=[card]).model_dump()
 
     def check_model(name: str) -> None:
@@ -146,9 +183,9 @@ def create_app(engine: Engine, api_key: str | None = None, model_name: str = "kg
             raise _ApiError(404, f"model '{name}' does not exist; this server serves '{model_name}'",
                             param="model", code="model_not_found")
 
-    async def run(prompts: list[str], params: Params, on_text: Any = None) -> list[Any]:
+    async def run(prompts: list[str], params: Params, on_text: Any = None, constraint: Any = None) -> list[Any]:
         try:
-            future = engine.submit(prompts, params, on_text)
+            future = engine.submit(prompts, params, on_text, constraints=[constraint] * len(prompts))
         except EngineBusy as exc:
             raise _ApiError(503, str(exc), code="server_busy") from None
         try:
@@ -162,11 +199,13 @@ def create_app(engine: Engine, api_key: str | None = None, model_name: str = "kg
         check_model(req.model)
         params = _params(req, engine, req.max_tokens if req.max_completion_tokens is None
                          else req.max_completion_tokens)
+        constraint = _constraint(req)
         prompt = engine.render_chat([m.model_dump() for m in req.messages])
         if req.stream:
-            return await _stream(engine, run, [prompt], params, model_name, chat=True)
-        outs = await run([prompt], params)
-        choices = [P.ChatChoice(index=j, message=P.AssistantMessage(content=engine.chat_answer(o.text)),
+            return await _stream(engine, run, [prompt], params, model_name, chat=True, constraint=constraint)
+        outs = await run([prompt], params, constraint=constraint)
+        answer = engine.chat_answer if constraint is None else (lambda text: text)
+        choices = [P.ChatChoice(index=j, message=P.AssistantMessage(content=answer(o.text)),
                                 finish_reason=o.finish_reason) for j, o in enumerate(outs)]
         return P.ChatResponse(model=model_name, choices=choices, usage=_usage(outs, params.n)).model_dump()
 
@@ -176,23 +215,25 @@ def create_app(engine: Engine, api_key: str | None = None, model_name: str = "kg
         check_model(req.model)
         params = _params(req, engine, req.max_tokens)
         prompts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
+        constraint = _constraint(req)
         if req.stream:
-            return await _stream(engine, run, prompts, params, model_name, chat=False)
-        outs = await run(prompts, params)
+            return await _stream(engine, run, prompts, params, model_name, chat=False, constraint=constraint)
+        outs = await run(prompts, params, constraint=constraint)
         choices = [P.CompletionChoice(index=k, text=o.text, finish_reason=o.finish_reason) for k, o in enumerate(outs)]
         return P.CompletionResponse(model=model_name, choices=choices, usage=_usage(outs, params.n)).model_dump()
 
     return _Guard(app, api_key, max_body_bytes)
 
 
-async def _stream(engine: Engine, run: Any, prompts: list[str], params: Params, model_name: str, chat: bool):
+async def _stream(engine: Engine, run: Any, prompts: list[str], params: Params, model_name: str, chat: bool,
+                  constraint: Any = None):
     """Server-sent events: text deltas as the batch generates, then each choice's finish_reason, then [DONE].
 
     The response starts with the first piece of text, so a request the engine refuses (prompt too long, busy) still
     gets its 4xx status instead of an event."""
     loop = asyncio.get_running_loop()
     updates: asyncio.Queue = asyncio.Queue()
-    answer = engine.chat_answer if chat else (lambda text: text)
+    answer = engine.chat_answer if chat and constraint is None else (lambda text: text)
     sent = [""] * (len(prompts) * params.n)
     cid, created = P.new_id("chatcmpl" if chat else "cmpl"), P.now()
 
@@ -216,7 +257,7 @@ async def _stream(engine: Engine, run: Any, prompts: list[str], params: Params, 
         new, sent[index] = shown[len(sent[index]):], shown
         return new
 
-    task = asyncio.ensure_future(run(prompts, params, on_text))
+    task = asyncio.ensure_future(run(prompts, params, on_text, constraint))
     task.add_done_callback(lambda _: updates.put_nowait(None))
     first = await updates.get()
     if first is None and task.exception() is not None:

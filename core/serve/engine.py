@@ -6,6 +6,7 @@
 Requests wait in a queue. The worker takes the first one, collects whatever else arrives within `max_wait_ms` (up to
 `max_batch_size` answers), groups them by generation parameters and runs one batched generate call per group; while
 it runs, new requests queue up and go into the next batch. The model is only ever touched by the worker thread.
+Requests with different constraints (core.decoding, one per prompt or None) share a batch: each row keeps its own.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Job:
     params: Params
     future: Future = field(default_factory=Future)
     on_text: Callable[[int, int, str], None] | None = None  # (prompt index, sample index, text so far)
+    constraints: list[Any] | None = None  # one core.decoding Constraint (or None: free) per prompt
 
     @property
     def rows(self) -> int:
@@ -92,11 +94,13 @@ class Engine:
         """The assistant message inside generated text (the template's response marker and whitespace removed)."""
         return self.template.response(text)
 
-    def submit(self, prompts: list[str], params: Params,
-               on_text: Callable[[int, int, str], None] | None = None) -> Future:
+    def submit(self, prompts: list[str], params: Params, on_text: Callable[[int, int, str], None] | None = None,
+               constraints: list[Any] | None = None) -> Future:
         if self._closed:
             raise EngineBusy("the engine is shut down")
-        job = Job(list(prompts), params, on_text=on_text)
+        if constraints is not None and len(constraints) != len(prompts):
+            raise ValueError(f"{len(constraints)} constraints for {len(prompts)} prompts")
+        job = Job(list(prompts), params, on_text=on_text, constraints=constraints)
         try:
             self._queue.put_nowait(job)
         except queue.Full:
@@ -156,6 +160,7 @@ class Engine:
             return
         owner: list[tuple[Job, int]] = [(job, i) for job in jobs for i in range(len(job.prompts))]
         streaming = any(job.on_text for job in jobs)
+        constraints = [job.constraints[i] if job.constraints else None for job, i in owner]
 
         def on_text(index: int, sample: int, text: str) -> None:
             job, local = owner[index]
@@ -167,7 +172,8 @@ class Engine:
                             batch_size=self.max_batch_size, max_new_tokens=params.max_new_tokens,
                             do_sample=params.temperature > 0, temperature=params.temperature or 1.0,
                             top_p=params.top_p, num_return_sequences=params.n, stop=list(params.stop),
-                            progress=False, on_text=on_text if streaming else None)
+                            progress=False, on_text=on_text if streaming else None,
+                            constraints=constraints if any(c is not None for c in constraints) else None)
         except Exception as exc:  # noqa: BLE001 - every waiting request gets the error, the worker lives on
             for job in jobs:
                 job.future.set_exception(exc)

@@ -4,6 +4,9 @@
 
 Requests accept the fields OpenAI clients send and ignore the ones we do not use (`seed`, `user`, `logprobs`, ...);
 a field we cannot honour with a value that changes the answer (`echo`, `best_of` > 1, token-id prompts) is refused.
+Structured outputs (both endpoints): OpenAI's `response_format` (`text`, `json_object`, `json_schema`), vLLM's
+`structured_outputs` (`json` only) and our own `kgllm` (`{"decoding": "json"|"schema", "answer": AnswerSpec}`: the
+constraint core.llm's hf backend would apply, copy-from-input included); at most one of them per request.
 """
 
 from __future__ import annotations
@@ -13,6 +16,30 @@ import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class JsonSchemaFormat(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    name: str = "answer"
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+
+class KgllmDecoding(BaseModel):
+    """core.serve's own structured-output field: a decoding mode and a core.decoding AnswerSpec (as a dict)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decoding: Literal["free", "json", "schema"]
+    answer: dict[str, Any] | None = None
 
 
 class _Request(BaseModel):
@@ -25,6 +52,9 @@ class _Request(BaseModel):
     n: int = Field(default=1, ge=1, le=16, description="answers per prompt")
     stop: str | list[str] | None = None
     stream: bool = False
+    response_format: ResponseFormat | None = None
+    structured_outputs: dict[str, Any] | None = None
+    kgllm: KgllmDecoding | None = None
 
     @field_validator("stop")
     @classmethod
@@ -143,6 +173,8 @@ class ModelCard(BaseModel):
         "template, its adapter's recorded template, or one chosen explicitly); false: only the alpaca fallback, "
         "send text to /v1/completions. core.llm's --chat auto follows it"))
     template: str | None = Field(default=None, description="the template chat messages are rendered with")
+    decoding: list[str] | None = Field(default=None, description=(
+        "the decoding modes the `kgllm` request field takes (core.llm's --structured auto sends it when listed)"))
 
 
 class ModelList(BaseModel):

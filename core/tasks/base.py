@@ -22,7 +22,7 @@ class Task:
     name = ""
     pred_field = "pred"  # the field of a parsed line that holds the prediction (output_fields writes it)
     units: tuple[str, ...] = ()  # what is scored; a failed request counts as one wrong prediction of each
-    wrapper: str | None = None  # a few-shot file may be {"<wrapper>": [records]} (the seed's NER files)
+    wrapper: str | None = None  # a few-shot file may be {"<wrapper>": [records]} (DeepKE's 2023 NER files)
     required: dict[str, Any] = {"text": str}
     optional: dict[str, Any] = {}
 
@@ -114,6 +114,17 @@ class Task:
     def text_of(self, rec: dict) -> str | None:
         return rec.get("text")
 
+    # ---- answer shape (core.decoding: --decoding json | schema) -----------------------------------------------
+    def answer_format(self, rec: dict) -> str:
+        """How the answer is written: "json", or "triples" (the CCKS `(h,r,t)(h,r,t)` text)."""
+        return "json"
+
+    def answer_schema(self, rec: dict, labels: list[str] | None) -> dict | None:
+        """The JSON schema of this record's answer, with core.decoding's `x-kgllm` marks (`copy`: words of
+        `text_of(rec)`; `relation` / `entity_type`: one of the marked property's `enum`, the allowed labels); for the
+        "triples" format, the triples it writes. None: no schema (decoding "schema" asks such a task free)."""
+        return None
+
 
 TASKS: dict[str, Task] = {}
 
@@ -147,6 +158,17 @@ def dict_list(value: Any, field: str) -> list[dict]:
     if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
         raise ValueError(f"{field}: expected a list of objects")
     return value
+
+
+def marked(mark: str, options: list[str] | None = None) -> dict:
+    """A string property of an answer schema with core.decoding's mark ("copy", "relation", "entity_type"); the
+    allowed values, when known, as its `enum`."""
+    from core.decoding.build import MARKER
+
+    prop: dict = {"type": "string", MARKER: mark}
+    if options:
+        prop["enum"] = list(dict.fromkeys(options))
+    return prop
 
 
 def in_text(span: str, text: str) -> bool:

@@ -2,7 +2,7 @@ r"""EE: events with type, trigger and role-labelled arguments; trigger and argum
 
     python -c "import sys; from core.tasks import get_task; print(get_task('ee').parse('[{\"event_type\": \"Marriage\", \"trigger\": \"wed\"}]', {'text': 'They wed.'}, None))"
 
-Record (few-shot file data/ee_<lang>.json, the seed's format plus a `trigger` per event; event_list is the gold):
+Record (few-shot file data/ee_<lang>.json, DeepKE's 2023 format plus a `trigger` per event; event_list is the gold):
     {"text": "...", "event_list": [{"event_type": "Attack", "trigger": "fired",
                                     "arguments": [{"role": "Attacker", "argument": "an American tank"}]}]}
 Scored units: a trigger is (event_type, trigger); an argument is (event_type, role, argument); exact strings.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from core.metrics import micro_prf
 from core.parsing.answers import dumps, load_json, pick, short, unwrap
 from core.records import UNPARSABLE, Parsed
-from core.tasks.base import Task, dict_list, in_text, register_task
+from core.tasks.base import Task, dict_list, in_text, marked, register_task
 
 TRIGGER, ARGUMENT = "trigger", "argument"
 
@@ -52,6 +52,17 @@ class EE(Task):
             item["arguments"] = [{"role": a["role"], "argument": a["argument"]} for a in ev.get("arguments") or []]
             answer.append(item)
         return {"text": rec["text"], "answer": dumps(answer)}
+
+    def answer_schema(self, rec: dict, labels: list[str] | None) -> dict:
+        """[{"event_type": one of `labels`, "trigger": words of the text, "arguments": [{"role", "argument": words
+        of the text}]}], as the prompt asks."""
+        etype = {"type": "string", "enum": list(dict.fromkeys(labels))} if labels else {"type": "string"}
+        argument = {"type": "object", "properties": {"role": {"type": "string"}, "argument": marked("copy")},
+                    "required": ["role", "argument"], "additionalProperties": False}
+        event = {"type": "object", "properties": {"event_type": etype, "trigger": marked("copy"),
+                                                  "arguments": {"type": "array", "items": argument}},
+                 "required": ["event_type", "trigger", "arguments"], "additionalProperties": False}
+        return {"type": "array", "items": event}
 
     def parse(self, text: str, rec: dict, labels: list[str] | None) -> Parsed:
         value, status = load_json(text)

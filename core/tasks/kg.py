@@ -24,7 +24,7 @@ from core.metrics import micro_prf
 from core.parsing.answers import load_json, pick, short, unwrap
 from core.prompts import fill, load_sections
 from core.records import OK, REPAIRED, UNPARSABLE, Parsed
-from core.tasks.base import Task, register_task
+from core.tasks.base import Task, marked, register_task
 
 UNIT = "triple"
 KEYS = {"head": ("head", "subject", "h"), "relation": ("relation", "predicate", "r"), "tail": ("tail", "object", "t"),
@@ -75,6 +75,15 @@ class KG(Task):
         return "\n\n".join(blocks)
 
     # ---- answers ----------------------------------------------------------------------------------------------
+    def answer_schema(self, rec: dict, labels: list[str] | None) -> dict:
+        """{"triples": [{"head", "relation", "tail"}]}: heads and tails copied from the text, relations from
+        `labels` (the schema batch's relation types). One JSON value, which the parser reads like JSON lines."""
+        fact = {"type": "object", "properties": {"head": marked("copy"), "relation": marked("relation", labels),
+                                                 "tail": marked("copy")},
+                "required": ["head", "relation", "tail"], "additionalProperties": False}
+        return {"type": "object", "properties": {"triples": {"type": "array", "items": fact}},
+                "required": ["triples"], "additionalProperties": False}
+
     def parse(self, text: str, rec: dict, labels: list[str] | None) -> Parsed:
         items, status, bad = _items(text)
         parsed = Parsed([], status)

@@ -2,9 +2,9 @@ r"""NER: typed entity mentions, scored entity-level (type and words exact), micr
 
     python -c "import sys; from core.tasks import get_task; print(get_task('ner').parse('[{\"E\": \"PER\", \"W\": \"Ann\"}]', {'text': 'Ann left.'}, ['PER']))"
 
-Record (few-shot file data/ner_<lang>.json is the seed's `{"samples": [...]}`; an input file may be JSONL):
+Record (few-shot file data/ner_<lang>.json is DeepKE's 2023 `{"samples": [...]}`; an input file may be JSONL):
     {"id": "1", "text": "Japan beat Syria.", "data": [{"E": "Country", "W": "Japan"}, {"E": "Country", "W": "Syria"}]}
-`text` is ours (the seed's samples had none; a demo without it shows only its answer); `data` is the gold, optional
+`text` is ours (DeepKE's 2023 samples had none; a demo without it shows only its answer); `data` is the gold, optional
 in an input file. Prediction: `pred` in the same shape, an entity that breaks a rule gets a `flag`.
 """
 
@@ -13,9 +13,16 @@ from __future__ import annotations
 from core.metrics import micro_prf
 from core.parsing.answers import dumps, load_json, pick, short, unwrap
 from core.records import UNPARSABLE, Parsed
-from core.tasks.base import Task, dict_list, in_text, register_task
+from core.tasks.base import Task, dict_list, in_text, marked, register_task
 
 UNIT = "entity"
+# the answer the prompt asks for: [{"E": type, "W": words of the text}] (core.decoding marks: per record, the types
+# are the allowed labels and the words are copied from the text)
+ENTITIES_SCHEMA: dict = {
+    "type": "array",
+    "items": {"type": "object", "properties": {"E": marked("entity_type"), "W": marked("copy")},
+              "required": ["E", "W"], "additionalProperties": False},
+}
 
 
 def entity_key(ent: dict) -> tuple[str, str]:
@@ -69,6 +76,10 @@ class NER(Task):
                 parsed.flag(f"{words!r} ({etype}): {ent['flag']}")
             parsed.pred.append(ent)
         return parsed.finish()
+
+    def answer_schema(self, rec: dict, labels: list[str] | None) -> dict:
+        item = {**ENTITIES_SCHEMA["items"], "properties": {"E": marked("entity_type", labels), "W": marked("copy")}}
+        return {**ENTITIES_SCHEMA, "items": item}
 
     def has_gold(self, rec: dict) -> bool:
         return rec.get("data") is not None

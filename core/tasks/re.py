@@ -2,7 +2,7 @@
 
     python -c "import sys; from core.tasks import get_task; print(get_task('re').parse('Answer: founded_by.', {'text': 'x'}, ['founded_by', 'NA']))"
 
-Record (few-shot file data/re_<lang>.json, the seed's format; relation is the gold, optional in an input file):
+Record (few-shot file data/re_<lang>.json, DeepKE's 2023 format; relation is the gold, optional in an input file):
     {"text": "...", "head_entity": "Olmert", "head_type": "PERSON", "tail_entity": "...", "tail_type": "...",
      "relation": "org:founded_by"}
 Prediction: `pred` = the label (null when none could be read); a label outside `labels` is kept and flagged in
@@ -18,7 +18,7 @@ from core.errors import UserError
 from core.metrics import re_scores
 from core.parsing.answers import dumps, load_json, pick, short
 from core.records import FAILED, REPAIRED, UNPARSABLE, Parsed
-from core.tasks.base import Task, register_task
+from core.tasks.base import Task, marked, register_task
 
 UNIT = "relation"
 _LABEL_SHAPE = re.compile(r"^[\w:/.-]+$")
@@ -95,6 +95,11 @@ class RE(Task):
 
     def demo_labels(self, demos: list[dict]) -> list[str] | None:
         return list(dict.fromkeys(d["relation"] for d in demos if d.get("relation"))) or None
+
+    def answer_schema(self, rec: dict, labels: list[str] | None) -> dict:
+        """{"relation": one of the allowed labels}, as the prompt asks."""
+        return {"type": "object", "properties": {"relation": marked("relation", labels)}, "required": ["relation"],
+                "additionalProperties": False}
 
     def has_gold(self, rec: dict) -> bool:
         return rec.get("relation") is not None

@@ -2,7 +2,7 @@
 
     python -c "import sys; from core.tasks import get_task; print(get_task('rte').parse('(Ann,born in,Oslo)', {'text': 'Ann was born in Oslo.'}, None))"
 
-Record (few-shot file data/rte_<lang>.json, the seed's format; labels is the gold, optional in an input file):
+Record (few-shot file data/rte_<lang>.json, DeepKE's 2023 format; labels is the gold, optional in an input file):
     {"text": "...", "labels": [["head", "relation", "tail"], ...]}
 A CCKS2023 record {"id", "instruction", "input", "output"?, "kg"?} works too: `input` is the text, its own
 instruction is used, the answer is asked for in the CCKS form `(h,r,t)(h,r,t)` and read with core.parsing (the
@@ -18,10 +18,17 @@ from core.metrics.ccks import ccks_scores, triple_keys
 from core.parsing.answers import dumps, load_json, pick, short, unwrap
 from core.parsing.ccks import format_triples, parse_triples, relations_from_instruction
 from core.records import INVALID, REPAIRED, UNPARSABLE, Parsed
-from core.tasks.base import Task, in_text, register_task
+from core.tasks.base import Task, in_text, marked, register_task
 
 UNIT = "triple"
 CCKS = "ccks"
+# the answer the prompt asks for: [["head", "relation", "tail"]] (core.decoding marks: per record, heads and tails are
+# copied from the text and relations are the allowed ones); the CCKS text form writes the same triples as (h,r,t)
+TRIPLES_SCHEMA: dict = {
+    "type": "array",
+    "items": {"type": "array", "prefixItems": [marked("copy"), marked("relation"), marked("copy")],
+              "items": False, "minItems": 3, "maxItems": 3},
+}
 
 
 def is_ccks(rec: dict) -> bool:
@@ -59,7 +66,7 @@ class RTE(Task):
         if self.text_of(rec) is None:
             raise ValueError("text: missing (or input, for a CCKS2023 record)")
         gold = rec.get("labels")
-        if isinstance(gold, str):  # the seed's converter wrote the answer text here
+        if isinstance(gold, str):  # DeepKE's 2023 converter wrote the answer text here
             gold = [t.to_list() for t in parse_triples(gold, input_text=self.text_of(rec)).triples]
         elif gold is None and rec.get("kg") is not None:
             gold = rec["kg"]
@@ -72,6 +79,20 @@ class RTE(Task):
                 raise ValueError("labels: expected a list of [head, relation, tail] strings")
             gold = [_triple(t) for t in gold]
         rec["__gold__"] = gold
+
+    def answer_format(self, rec: dict) -> str:
+        return "triples" if self.style(rec) == CCKS else "json"
+
+    def answer_schema(self, rec: dict, labels: list[str] | None) -> dict:
+        """TRIPLES_SCHEMA with the relations the parser allows (`labels`, else the CCKS instruction's list); the CCKS
+        text form has at least one triple (an empty answer says nothing, and every CCKS2023 record has one)."""
+        relations = labels or relations_from_instruction(rec.get("instruction")) or None
+        item = {**TRIPLES_SCHEMA["items"], "prefixItems": [marked("copy"), marked("relation", relations),
+                                                           marked("copy")]}
+        schema = {**TRIPLES_SCHEMA, "items": item}
+        if self.answer_format(rec) == "triples":
+            schema["minItems"] = 1
+        return schema
 
     def demo_vars(self, rec: dict, style: str = "json") -> dict:
         triples = rec["__gold__"] or []
