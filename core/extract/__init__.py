@@ -22,7 +22,8 @@ from typing import Any
 def extract(input: Any = None, schema: Any = None, output: Any = None, *, backend: Any = None, quiet: bool = False,
             **options: Any) -> dict:
     """Run `kgllm extract` from Python; returns the run report. `options`: fields of ExtractConfig and of
-    core.llm.LLMConfig; `backend`: a core.llm backend to use instead of making one (the caller closes it)."""
+    core.llm.LLMConfig; `backend`: a core.llm backend to use instead of making one (the caller closes it), or the
+    name of one (`"hf"`, `"openai"`: LLMConfig's `backend`, as on the command line)."""
     import dataclasses
 
     from core.errors import UserError
@@ -30,6 +31,8 @@ def extract(input: Any = None, schema: Any = None, output: Any = None, *, backen
     from core.extract.run import run
     from core.llm import LLMConfig
 
+    if isinstance(backend, str):
+        options, backend = {**options, "backend": backend}, None
     own = {f.name for f in dataclasses.fields(ExtractConfig)}
     llm_keys = {f.name for f in dataclasses.fields(LLMConfig)}
     unknown = sorted(set(options) - own - llm_keys)

@@ -10,7 +10,9 @@
   any other registered task that has `document_prompt(text, schema, language, found)` and `parse(text, rec,
   labels)` (returning facts as {"head", "relation", "tail"[, types]} objects or [h, r, t] lists): the hook for
   CodeKGC's `code` task. Or register an adapter: `register_extractor(name, Extractor(...))`.
-`found` is None on the first pass, and the facts of earlier passes on a gleaning pass.
+`found` is None on the first pass, and the facts of earlier passes on a gleaning pass. `spec(passage, batch)` is the
+answer constraint of one request under `--decoding json|schema` (core.decoding.spec.AnswerSpec from the task's
+answer_format / answer_schema: relations of the batch, heads and tails copied from the passage); None: decoded free.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Extractor:
     prompt: Callable[[str, Any, str, list[dict] | None], str]  # (passage, schema batch, language, found) -> prompt
     parse: Callable[[str, str, Any], Parsed]  # (answer, passage, schema batch) -> Parsed whose pred = facts
     stop: Callable[[str], list[str]]  # language -> stop sequences
+    spec: Callable[[str, Any], Any] | None = None  # (passage, schema batch) -> AnswerSpec (constrained decoding)
 
 
 EXTRACTORS: dict[str, Extractor] = {}
@@ -71,6 +74,22 @@ def facts(pred: Any) -> tuple[list[dict], int]:
     return out, bad
 
 
+def task_spec(task: Any, record: Callable[[str, Any], dict]) -> Callable[[str, Any], Any]:
+    """(passage, batch) -> the AnswerSpec of `task` for the record `record(passage, batch)` (None: no schema)."""
+    def spec(text: str, schema: Any) -> Any:
+        from core.decoding.spec import AnswerSpec
+
+        rec = record(text, schema)
+        answer = task.answer_schema(rec, schema.relation_types or None)
+        return None if answer is None else AnswerSpec(task.answer_format(rec), answer, text)
+
+    return spec
+
+
+def _text_record(text: str, schema: Any) -> dict:
+    return {"text": text}
+
+
 def from_task(name: str) -> Extractor:
     """The adapter of a task that has `document_prompt` (kg, and whatever task adds one)."""
     task = get_task(name)
@@ -79,7 +98,7 @@ def from_task(name: str) -> Extractor:
         return task.parse(answer, {"text": text}, schema.relation_types or None)
 
     stop = getattr(task, "document_stop", None) or (lambda language: stop_sequences(f"{name}.{language}"))
-    return Extractor(name, task.document_prompt, parse, stop)
+    return Extractor(name, task.document_prompt, parse, stop, task_spec(task, _text_record))
 
 
 def _glean(language: str, found: list[dict]) -> str:
@@ -121,5 +140,11 @@ def _ccks_parse(answer: str, text: str, schema: Any) -> Parsed:
     return Parsed([t.to_dict() for t in result.triples], result.status, list(result.issues), dict(result.bad))
 
 
-register_extractor(Extractor("rte", _rte_prompt, _rte_parse, lambda language: stop_sequences(f"rte.{language}")))
-register_extractor(Extractor("ccks", _ccks_prompt, _ccks_parse, lambda language: []))
+def _ccks_record(text: str, schema: Any) -> dict:
+    return {"instruction": ccks_instruction(schema, "en"), "input": text}  # the relations are what the spec reads
+
+
+register_extractor(Extractor("rte", _rte_prompt, _rte_parse, lambda language: stop_sequences(f"rte.{language}"),
+                             task_spec(get_task("rte"), _text_record)))
+register_extractor(Extractor("ccks", _ccks_prompt, _ccks_parse, lambda language: [],
+                             task_spec(get_task("ccks"), _ccks_record)))

@@ -232,8 +232,11 @@ def _ask_all(backend: Any, extractor: Extractor, chunks: list, batches: list[Sch
                  for c, b in active]
         done = _answered(raw)
         resumed += sum(done.get(i) == prompt for i, prompt in items)
+        specs = None
+        if getattr(backend, "decoding", "free") != "free" and extractor.spec is not None:
+            specs = {rid: extractor.spec(c.text, batches[b]) for (c, b), (rid, _) in zip(active, items, strict=True)}
         answers = ask(backend, items, raw, desc=f"extract pass {p}", max_tokens=config.max_tokens,
-                      temperature=config.temperature, stop=stop)
+                      temperature=config.temperature, stop=stop, specs={k: v for k, v in (specs or {}).items() if v})
         next_active, added = [], 0
         for (chunk, b), (rid, _) in zip(active, items, strict=True):
             completion = answers[rid][0]
