@@ -87,7 +87,7 @@ def flags() -> list:
 def read_config(config: str) -> dict[str, Any]:
     """A config file's values by flag name, typed, its paths resolved from its folder (the file beside this script
     may be missing; another one must exist)."""
-    from core.flags import coerce
+    from core.flags_values import coerce
 
     path = Path(config)
     if path == CONFIG and not path.exists():

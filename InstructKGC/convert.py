@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 def convert_record(record: dict) -> dict:
     """One inference record -> the same record plus raw, kg, triples, status, repairs, failed."""
     from core.io import strip_private
-    from core.parsing.ccks import parse_triples, relations_from_instruction
+    from core.parsing.ccks import parse_triples
+    from core.parsing.ccks_instruction import relations_from_instruction
 
     result = parse_triples(
         record["output"],

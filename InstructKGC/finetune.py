@@ -1,13 +1,14 @@
 """Fine-tune a causal LM on CCKS2023 instruction records with LoRA or P-Tuning v2 (prefix tuning).
 
-    python InstructKGC/finetune.py --max_steps 20 --output_dir /tmp/kgc-lora
+    python InstructKGC/finetune.py --base_model "$(python -m core.toy build llama)" --max_steps 20 --output_dir /tmp/kgc-lora
 
-With no --base_model it trains the toy LLaMA (built on first use) on InstructKGC/data/train.json, so it runs offline
-on a CPU. The flags of DeepKE's 2023 finetune.py keep their names and aliases (`--micro_train_batch_size`,
+--base_model (or $BASE_MODEL) is required: a model folder or hub id; `python -m core.toy build llama` prints the folder
+of a toy LLaMA (built on first use) that trains offline on a CPU in seconds. Records: InstructKGC/data/train.json
+unless --train_path. The flags of DeepKE's 2023 finetune.py keep their names and aliases (`--micro_train_batch_size`,
 `--valid_file`); every setting is a field of core.train.TrainConfig or core.tuning.TuningArgs, and `--help` lists
 them with their defaults. Several processes:
 
-    python -m torch.distributed.run --nproc_per_node=2 InstructKGC/finetune.py --device cpu --max_steps 4 --output_dir /tmp/kgc-ddp
+    python -m torch.distributed.run --nproc_per_node=2 InstructKGC/finetune.py --base_model "$(python -m core.toy build llama)" --device cpu --max_steps 4 --output_dir /tmp/kgc-ddp
 
 Everything a user can get wrong (flags, data fields, empty outputs, records longer than --cutoff_len, template name,
 base model path, --bits without bitsandbytes) is a one-line error and exit 2 before training starts.
@@ -15,6 +16,7 @@ base model path, --bits without bitsandbytes) is a one-line error and exit 2 bef
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -32,7 +34,7 @@ def flags() -> list:
     from core.tuning import TuningArgs
 
     return [*flags_of(TrainConfig, exclude=("tuning",), train_path=str(HERE / "data" / "train.json"),
-                      output_dir=str(HERE / "lora")),
+                      output_dir=str(HERE / "lora"), base_model=os.environ.get("BASE_MODEL") or None),
             *flags_of(TuningArgs), *(Flag(name, *spec) for name, spec in IGNORED.items())]
 
 

@@ -24,7 +24,8 @@ PROG = "ccks2023_convert.py"
 
 
 def _triples(rec: dict) -> tuple[list[list[str]], str]:
-    from core.parsing.ccks import parse_triples, relations_from_instruction
+    from core.parsing.ccks import parse_triples
+    from core.parsing.ccks_instruction import relations_from_instruction
 
     if rec.get("kg") is not None:
         return [list(t) for t in rec["kg"]], "ok"

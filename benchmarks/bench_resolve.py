@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.extract.resolve import Mention, resolve  # noqa: E402
-from core.kg.graph import normalize_name  # noqa: E402
+from core.kg.names import normalize_name  # noqa: E402
 
 N_MENTIONS, N_ENTITIES, PER_DOC, TARGET_S = 100_000, 20_000, 20, 30.0
 SYLL = ("ka lo mi ren to sa vi an el or du bex qua zin pol tre ga hu ne ri so ta be ci fa go ju ke la mo nu pe "

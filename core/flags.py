@@ -11,6 +11,8 @@ help shows a default computed at run time). A field with `repr=False` is a secre
 LLMICL commands. Lists are `[a,b]`, `a,b`, a JSON list, several words after the flag, or the flag repeated.
 `None`, `null` and an empty value mean "not set". `run` is an entry point's `__main__`; `run_commands` one with
 subcommands (`python -m core.kg build ...`); `complete` gives a Python caller of `main(**settings)` the same checks.
+Values are read as their flag's type by core.flags_values (`coerce`, the one rule for booleans, numbers and lists);
+the help pages are rendered by core.flags_help (`help_text`).
 
 Why not python-fire, the project's earlier CLI engine: fire runs the command first and complains about an unknown flag
 afterwards (files already written), passes `--k abc` to an `int` setting unchecked, prints an `INFO: Showing help`
@@ -22,19 +24,17 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
-import os
 import sys
-import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from core.errors import UserError, guard
+from core.flags_help import commands_help, help_text
+from core.flags_values import FALSE_WORDS, TRUE_WORDS, coerce
 
-NONE_STRINGS = {"", "none", "null", "~"}
 _TYPES = {"bool": bool, "int": int, "float": float, "str": str, "list": list}
-_BOOL_WORDS = ("true", "false", "yes", "no", "1", "0", "on", "off", "none")
+_BOOL_WORDS = (*TRUE_WORDS, *FALSE_WORDS, "none")  # words a bare boolean flag takes as its value
 
 
 @dataclass(frozen=True)
@@ -89,58 +89,6 @@ def flags_of(cls: type, exclude: Iterable[str] = (), aliases: Mapping[str, tuple
 def dataclass_flags(cls: type) -> list[tuple[str, type, Any, str]]:
     """(name, type, default, help) of every field: what older code reads (see flags_of)."""
     return [(f.name, f.type, f.default, f.help) for f in flags_of(cls)]
-
-
-def coerce(flag: Flag, value: Any, shown: str | None = None) -> Any:
-    """A command-line or config-file value as the flag's type; one-line UserError naming the flag otherwise."""
-    shown = shown or f"--{flag.name}"
-    if value is None or (isinstance(value, str) and value.strip().lower() in NONE_STRINGS):
-        return None
-    value = _as_type(flag, value, shown)
-    for item in value if isinstance(value, list) else [value]:
-        if flag.choices and item not in flag.choices:
-            raise UserError(f"{shown} {item!r}: expected one of {', '.join(map(str, flag.choices))}")
-    return value
-
-
-def _as_type(flag: Flag, value: Any, shown: str) -> Any:
-    expected = {bool: "true or false", int: "an integer", float: "a number", list: "a list", str: "a string"}
-    bad = UserError(f"{shown} {value!r}: expected {expected[flag.type]}")
-    if flag.type is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("true", "yes", "1", "on"):
-            return True
-        if text in ("false", "no", "0", "off"):
-            return False
-        raise bad
-    if flag.type in (int, float):
-        if isinstance(value, bool):
-            raise bad
-        try:
-            return float(value) if flag.type is float else int(str(value).strip())
-        except (TypeError, ValueError):
-            raise bad from None
-    if flag.type is list:
-        if isinstance(value, (list, tuple)):
-            return [str(x) for x in value]
-        text = str(value).strip()
-        if text.startswith("["):
-            try:
-                parsed = json.loads(text)
-                if isinstance(parsed, list):
-                    return [str(x) for x in parsed]
-            except ValueError:
-                text = text[1:-1] if text.endswith("]") else text[1:]
-        for separator in ("，", "、"):  # Chinese list separators
-            text = text.replace(separator, ",")
-        return [part.strip().strip("'\"") for part in text.split(",") if part.strip()]
-    if isinstance(value, (str, os.PathLike)):
-        return str(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    raise bad
 
 
 def _lookup(flags: Sequence[Flag]) -> dict[str, Flag]:
@@ -266,36 +214,6 @@ def _is_number(word: str) -> bool:
     return True
 
 
-def _shown_default(flag: Flag) -> str:
-    if flag.required:
-        return "required"
-    if flag.default is None or flag.default in ([], ""):
-        return flag.shown or "not set"
-    if flag.secret:
-        return "***"
-    if isinstance(flag.default, list):
-        return "[" + ",".join(map(str, flag.default)) + "]"
-    return str(flag.default)
-
-
-def help_text(prog: str, doc: str | None, flags: Sequence[Flag], key_value: bool = False) -> str:
-    """The help page: the docstring (its commands run as written), then every flag with type, default and help."""
-    words = [f.name.upper() + ("..." if f.type is list else "") for f in flags if f.positional]
-    usage = f"usage: {prog} {' '.join([*words, '[--flag value ...]'])}" + ("  (or flag=value)" if key_value else "")
-    lines = [(doc or "").strip(), "", usage, "", "flags:"]
-    for flag in flags:
-        names = ", ".join([flag.name.upper()] if flag.positional else flag.spellings())
-        kind = "" if flag.type is bool else flag.type.__name__.upper()
-        choices = "{" + ",".join(map(str, flag.choices)) + "}" if flag.choices else ""
-        lines.append(f"  {names} {choices or kind}".rstrip())
-        text = textwrap.wrap(flag.help, 118, initial_indent=" " * 6, subsequent_indent=" " * 6,
-                             break_on_hyphens=False) or [" " * 5]
-        default = f" (default: {_shown_default(flag)})"  # never broken, so a grep finds it whole
-        text[-1:] = [text[-1] + default] if len(text[-1] + default) <= 118 else [text[-1], " " * 5 + default]
-        lines.extend(text)
-    return "\n".join(lines).strip("\n")
-
-
 Defaults = Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]] | None
 
 
@@ -347,11 +265,8 @@ def run_commands(commands: Sequence[Command], argv: Sequence[str] | None = None,
     lists the commands; an unknown command is a one-line error, exit 2."""
     argv = list(sys.argv[1:] if argv is None else argv)
     by_name = {c.name: c for c in commands}
-    width = max(len(c.name) for c in commands)
-    overview = "\n".join([(doc or "").strip(), "", f"usage: {prog} COMMAND [--flag value ...]   ({prog} COMMAND "
-                          "--help: its flags)", "", "commands:", *(f"  {c.name:<{width}}  {c.help}" for c in commands)])
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(overview.strip("\n"), file=sys.stdout if argv else sys.stderr)
+        print(commands_help(prog, doc, commands), file=sys.stdout if argv else sys.stderr)
         raise SystemExit(0 if argv else 2)
     command = by_name.get(argv[0])
     if command is None:

@@ -5,7 +5,7 @@
 `generate()` tokenizes every prompt, sorts them by length (longest first) and runs them in batches: left padding, an
 attention mask that hides the padding, and position ids derived from that mask (transformers' generate does this for
 every model whose forward takes `position_ids`), so greedy output is the same as one prompt at a time. Results come
-back in input order. P-Tuning v2 (prefix) adapters keep their prefix at generation (`core.tuning.fix_prefix_generation`,
+back in input order. P-Tuning v2 (prefix) adapters keep their prefix at generation (`core.loader.fix_prefix_generation`,
 see STACK.md). `constraints` (one core.decoding Constraint or None per prompt) keeps each constrained answer inside
 its grammar (core.decoding.ConstrainedLogits, a new one per batch, told the token budget so that every answer can
 close in time); a constrained answer ends where its grammar lets it end (EOS), never at a stop string, and its
@@ -265,6 +265,6 @@ def _fix_prefix(model: Any) -> None:
     """P-Tuning v2 / prompt-learning adapters: keep the prefix at generation (idempotent, no-op otherwise)."""
     config = getattr(model, "active_peft_config", None)
     if config is not None and getattr(config, "is_prompt_learning", False):
-        from core.tuning import fix_prefix_generation
+        from core.loader import fix_prefix_generation
 
         fix_prefix_generation(model)

@@ -99,7 +99,7 @@ def load_for_inference(base_model: str | os.PathLike | None, adapter: str | os.P
     name or .json path; checked against the adapter's before any weights load. `device_map="local"`: see
     `local_device_map`.
     """
-    from core.tuning import load_model_with_adapter, read_adapter_meta
+    from core.tuning import read_adapter_meta
 
     meta = read_adapter_meta(adapter) if adapter else None
     recorded = recorded_template(meta)
@@ -118,3 +118,71 @@ def load_for_inference(base_model: str | os.PathLike | None, adapter: str | os.P
         model.eval()
     chosen, source = choose_template(recorded, template, force, has_chat_template(tokenizer))
     return Loaded(model, tokenizer, chosen, source, meta)
+
+
+def fix_prefix_generation(model: Any) -> Any:
+    """Make `generate()` keep a P-Tuning v2 prefix (peft 0.21 + transformers 5: generate passes the KV cache as
+    `cache`, peft looks for `past_key_values`, so the prefix is silently dropped). Idempotent; no-op for LoRA.
+
+    Renames the key on the way into peft's `prepare_inputs_for_generation` and back on the way out.
+    """
+    config = getattr(model, "active_peft_config", None)
+    if config is None or not getattr(config, "is_prompt_learning", False) or getattr(model, "_kgllm_prefix_fix", 0):
+        return model
+    base_prepare = model.base_model_prepare_inputs_for_generation
+    peft_prepare = model.prepare_inputs_for_generation
+
+    def base_prepare_with_pkv(*args: Any, **kwargs: Any) -> dict:
+        out = base_prepare(*args, **kwargs)
+        if "cache" in out and "past_key_values" not in out:
+            out["past_key_values"] = out.pop("cache")
+        return out
+
+    def prepare(*args: Any, **kwargs: Any) -> dict:
+        out = peft_prepare(*args, **kwargs)
+        if "past_key_values" in out:
+            out["cache"] = out.pop("past_key_values")
+        return out
+
+    model.base_model_prepare_inputs_for_generation = base_prepare_with_pkv
+    model.prepare_inputs_for_generation = prepare
+    model._kgllm_prefix_fix = 1
+    return model
+
+
+def load_model_with_adapter(
+    base_model: str | os.PathLike | None,
+    lora_weights: str | os.PathLike,
+    *,
+    bits: int | None = None,
+    dtype: Any = "auto",
+    device_map: Any = None,
+    trust_remote_code: bool | None = None,
+) -> tuple[Any, Any, dict]:
+    """Load base model + adapter for inference -> (model, tokenizer, meta). `base_model=None` takes the base model
+    recorded with the adapter; a base model of another architecture than the adapter's is refused. The tokenizer is
+    left-padded, the model in eval mode, and P-Tuning generation fixed (`fix_prefix_generation`)."""
+    from core.models import _one_line, load_model_and_tokenizer
+    from core.tuning import read_adapter_meta
+
+    meta = read_adapter_meta(lora_weights)
+    base = base_model or meta.get("base_model")
+    if not base:
+        raise UserError(f"adapter '{lora_weights}' does not record its base model: pass --base_model")
+    if trust_remote_code is None:
+        trust_remote_code = bool(meta.get("trust_remote_code", False))
+    model, tokenizer = load_model_and_tokenizer(base, dtype=dtype, bits=bits, device_map=device_map,
+                                                trust_remote_code=trust_remote_code, padding_side="left")
+    want, got = meta.get("model_type"), getattr(model.config, "model_type", None)
+    if want and got and want != got:
+        raise UserError(f"adapter '{lora_weights}' was trained on a '{want}' model, but base model '{base}' is "
+                        f"'{got}': pass the base model it was trained on")
+    from peft import PeftModel
+
+    try:
+        model = PeftModel.from_pretrained(model, str(lora_weights), is_trainable=False)
+    except (ValueError, RuntimeError, KeyError, OSError) as exc:
+        raise UserError(f"cannot load adapter '{lora_weights}' onto '{base}': {_one_line(exc)}") from None
+    model.eval()
+    fix_prefix_generation(model)
+    return model, tokenizer, meta

@@ -23,8 +23,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.atomic_build import build_atomic
 from core.errors import UserError
-from core.io import build_atomic
 
 VERSION = 1  # bump when the conversion changes: cached folders of another version are rebuilt
 MARKER = "realmodel.json"

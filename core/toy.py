@@ -22,8 +22,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.atomic_build import build_atomic
 from core.errors import UserError
-from core.io import build_atomic
 
 KINDS = ("llama", "glm")
 VERSION = 1  # bump when the recipe changes: cached folders with another version are rebuilt

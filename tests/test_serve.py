@@ -410,7 +410,7 @@ def test_our_backend_against_core_serve_gets_exactly_the_local_schema_answers(to
     """--structured auto finds core.serve's `kgllm` field, so a served run is constrained exactly as a local one:
     copied heads/tails, allowed relations, the same answers, through core.pipeline (batched by the server)."""
     from core.llm import LLMConfig, create_backend
-    from core.parsing.ccks import relations_from_instruction
+    from core.parsing.ccks_instruction import relations_from_instruction
 
     monkeypatch.setenv("OPENAI_API_KEY", "unused")
     server, engine = toy_server

@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from core.errors import UserError
+from core.loader import load_model_with_adapter
 from core.tuning import (
     META_FILE,
     TuningArgs,
     adapter_template,
     attach_adapter,
     default_target_modules,
-    load_model_with_adapter,
     merge_adapter,
     peft_config,
     read_adapter_meta,
@@ -76,6 +76,7 @@ def test_lora_target_modules_override_is_checked_against_the_model(toy_llama_pat
     ({"pre_seq_len": "8"}, "--pre_seq_len must be an integer >= 1"),
     ({"lora_dropout": 1.5}, r"--lora_dropout must be a number in \[0, 1\)"),
     ({"prefix_projection": "maybe"}, "--prefix_projection must be true or false"),
+    ({"lora_layers": -1}, "--lora_layers must be an integer >= 0"),
 ])
 def test_bad_tuning_arguments_are_one_line_errors(kwargs, message):
     with pytest.raises(UserError, match=message):
@@ -168,8 +169,8 @@ def test_kbit_lora_trains_on_cpu_and_the_adapter_reloads(bits, toy_llama_path, t
 
 
 def test_fix_prefix_generation_is_idempotent_and_leaves_lora_alone():
+    from core.loader import fix_prefix_generation
     from core.testing.adapters import memorised_adapter
-    from core.tuning import fix_prefix_generation
 
     lora, _, _ = load_model_with_adapter(None, memorised_adapter("llama", "lora"))
     before = lora.prepare_inputs_for_generation
@@ -179,3 +180,26 @@ def test_fix_prefix_generation_is_idempotent_and_leaves_lora_alone():
     assert getattr(prefix, "_kgllm_prefix_fix", 0) == 1
     fix_prefix_generation(prefix)
     assert prefix.prepare_inputs_for_generation is patched
+
+
+def test_lora_layers_adapts_only_the_top_layers_and_the_loss_still_falls(toy_llama_path):
+    """--lora_layers N: LoRA weights only in the last N transformer layers (so backward stops there); more layers than
+    the model has is a one-line error."""
+    model = load(toy_llama_path)
+    depth = model.config.num_hidden_layers
+    peft_model = attach_adapter(model, TuningArgs(lora_layers=1, lora_target_modules=["q_proj", "v_proj"]))
+    trainable = [n for n, p in peft_model.named_parameters() if p.requires_grad]
+    assert trainable and all(f".layers.{depth - 1}." in n for n in trainable), trainable
+    assert len(trainable) == 4  # q_proj and v_proj, lora_A and lora_B, in one layer
+    ids = torch.arange(3, 19).unsqueeze(0)
+    optim = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=1e-2)
+    losses = []
+    for _ in range(5):
+        loss = peft_model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        optim.step()
+        optim.zero_grad()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+    with pytest.raises(UserError, match=f"--lora_layers {depth + 1}: the model has {depth} transformer layers"):
+        attach_adapter(load(toy_llama_path), TuningArgs(lora_layers=depth + 1))

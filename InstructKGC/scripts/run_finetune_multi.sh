@@ -5,9 +5,9 @@
 # NUM_EPOCHS, LEARNING_RATE, CUTOFF_LEN, DEEPSPEED (e.g. InstructKGC/ds_config_zero2.json, GPUs only), DEVICE, PYTHON;
 # extra flags are passed on. The seed's 3-GPU run: NPROC=3 BATCH_SIZE=960 MICRO_BATCH_SIZE=10 BASE_MODEL=/models/llama-7b bash ...
 set -euo pipefail
-CASE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)" && NAME="$(basename "${BASE_MODEL:-toy-llama}")"
-"${PYTHON:-python}" -m torch.distributed.run --standalone --nproc_per_node "${NPROC:-2}" "$CASE/finetune.py" \
-  ${BASE_MODEL:+--base_model "$BASE_MODEL"} --train_path "${TRAIN_PATH:-$CASE/data/train.json}" \
+CASE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)" && NAME="$(basename "${BASE_MODEL:-toy-llama}")" && PY="${PYTHON:-python}"
+"$PY" -m torch.distributed.run --standalone --nproc_per_node "${NPROC:-2}" "$CASE/finetune.py" \
+  --base_model "${BASE_MODEL:-$("$PY" -m core.toy build llama)}" --train_path "${TRAIN_PATH:-$CASE/data/train.json}" \
   --valid_path "${VALID_PATH:-$CASE/data/valid.json}" --output_dir "${OUTPUT_DIR:-$CASE/lora/$NAME-lora-ddp}" \
   --batch_size "${BATCH_SIZE:-8}" --micro_batch_size "${MICRO_BATCH_SIZE:-2}" --num_epochs "${NUM_EPOCHS:-3}" \
   --learning_rate "${LEARNING_RATE:-3e-4}" --cutoff_len "${CUTOFF_LEN:-512}" --group_by_length \

@@ -28,7 +28,8 @@ FRESH = """
 import json, sys
 from core.generate import generate
 from core.models import load_model_and_tokenizer
-from core.tuning import adapter_template, load_model_with_adapter
+from core.loader import load_model_with_adapter
+from core.tuning import adapter_template
 records = json.loads(sys.argv[1])
 out = {}
 for path in sys.argv[2:]:
@@ -128,7 +129,7 @@ def test_ptuning_script_trains_a_prefix_on_the_toy_glm(tmp_path):
 
 
 def test_torchrun_with_two_cpu_processes_saves_a_loadable_adapter(tmp_path):
-    from core.tuning import load_model_with_adapter
+    from core.loader import load_model_with_adapter
 
     env = {**ENV, "NPROC": "2", "DEVICE": "cpu", "OMP_NUM_THREADS": "1"}
     done = run(["bash", str(SCRIPTS / "run_finetune_multi.sh"), "--max_steps", "2", "--output_dir",
@@ -161,6 +162,7 @@ BAD = {
     "longer than cutoff_len": (lambda t: ["--cutoff_len", "40"], "error: train.json:1: record is"),
     "unknown template": (lambda t: ["--prompt_template_name", "vicuna"], "error: unknown prompt template 'vicuna'"),
     "missing base model": (lambda t: ["--base_model", str(t / "no-such-model")], "error: base model '"),
+    "no base model": (lambda t: ["--base_model", ""], "error: finetune.py: --base_model is required"),
     "bad finetuning type": (lambda t: ["--finetuning_type", "adapter"], "error: --finetuning_type must be one of"),
     "bad bits": (lambda t: ["--bits", "3"], "error: --bits must be 4, 8, 16 or 32"),
     "bad learning rate": (lambda t: ["--learning_rate", "0"], "error: --learning_rate must be a number > 0"),
@@ -172,14 +174,17 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", list(BAD))
-def test_bad_input_is_a_one_line_error_and_exit_2_before_training(case, finetune, tmp_path, capsys):
+def test_bad_input_is_a_one_line_error_and_exit_2_before_training(case, finetune, toy_llama_path, tmp_path, capsys,
+                                                                monkeypatch):
+    """Defect 3 ("no base model"): a run without --base_model trained the toy model silently."""
     from core.flags import run
 
+    monkeypatch.delenv("BASE_MODEL", raising=False)
     flags, message = BAD[case]
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as exit_info:
-        run(finetune.main, finetune.flags(), [*flags(tmp_path), "--output_dir", str(out), "--device", "cpu"],
-            prog="finetune.py")
+        run(finetune.main, finetune.flags(), ["--base_model", str(toy_llama_path), *flags(tmp_path), "--output_dir",
+                                              str(out), "--device", "cpu"], prog="finetune.py")
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_info.value.code == 2
     assert err[-1].startswith(message), err
@@ -187,20 +192,20 @@ def test_bad_input_is_a_one_line_error_and_exit_2_before_training(case, finetune
     assert not (out / "kgllm_adapter.json").exists() and not list(out.glob("checkpoint-*"))
 
 
-def test_bits_4_without_bitsandbytes_is_a_one_line_error(finetune, tmp_path, capsys, monkeypatch):
+def test_bits_4_without_bitsandbytes_is_a_one_line_error(finetune, toy_llama_path, tmp_path, capsys, monkeypatch):
     from core.flags import run
 
     monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # `import bitsandbytes` now raises ImportError
     with pytest.raises(SystemExit) as exit_info:
-        run(finetune.main, finetune.flags(), ["--bits", "4", "--output_dir", str(tmp_path / "out"), "--device", "cpu"],
-            prog="finetune.py")
+        run(finetune.main, finetune.flags(), ["--base_model", str(toy_llama_path), "--bits", "4", "--output_dir",
+                                              str(tmp_path / "out"), "--device", "cpu"], prog="finetune.py")
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip() == "error: --bits 4 needs bitsandbytes (pip install bitsandbytes)"
     assert not (tmp_path / "out").exists()
 
 
-def test_the_script_exits_2_with_one_line_on_stderr(tmp_path):
-    done = run([sys.executable, str(CASE / "finetune.py"), "--train_path",
+def test_the_script_exits_2_with_one_line_on_stderr(toy_llama_path, tmp_path):
+    done = run([sys.executable, str(CASE / "finetune.py"), "--base_model", str(toy_llama_path), "--train_path",
                 bad_file(tmp_path, {"instruction": "a", "input": "b", "output": "  "}), "--output_dir",
                 str(tmp_path / "out")])
     assert done.returncode == 2

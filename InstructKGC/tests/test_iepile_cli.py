@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.modload import load_module
-from core.parsing.ccks import relations_from_instruction
+from core.parsing.ccks_instruction import relations_from_instruction
 from core.testing.fake_openai import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parents[2]

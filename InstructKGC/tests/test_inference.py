@@ -262,7 +262,8 @@ def test_decoding_schema_gives_every_record_triples_of_its_relations_copied_from
     """--decoding schema (core.decoding through the hf backend): on the random toy model every answer parses as
     CCKS triples, each relation from the record's instruction, each head and tail a substring of its input;
     the same command with free decoding gives (almost) none."""
-    from core.parsing.ccks import parse_triples, relations_from_instruction
+    from core.parsing.ccks import parse_triples
+    from core.parsing.ccks_instruction import relations_from_instruction
 
     lines = (CASE / "data" / "valid.json").read_text(encoding="utf-8").splitlines()[:4]
     src = tmp_path / "valid.json"

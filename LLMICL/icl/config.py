@@ -13,8 +13,9 @@ from typing import Any
 import yaml
 
 from core.errors import UserError
-from core.flags import Flag, coerce, dataclass_flags, parse
-from core.flags import help_text as help_text_of
+from core.flags import Flag, dataclass_flags, parse
+from core.flags_help import help_text as help_text_of
+from core.flags_values import coerce
 from core.llm.config import LLMConfig
 
 CONF = Path(__file__).resolve().parent.parent / "conf" / "run.yaml"

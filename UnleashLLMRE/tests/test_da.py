@@ -7,7 +7,7 @@ import pytest
 
 from core.io import write_jsonl
 from core.records import OK, Parsed
-from core.tasks import da, get_task, tacred_data
+from core.tasks import da, da_tokens, get_task, tacred_data
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 REL = "org:founded_by"
@@ -31,7 +31,7 @@ def test_valid_sample_becomes_a_tacred_record_with_token_offsets():
     sample, reason = da.check_sample(dict(VALID), REL, TYPES)
     assert reason is None
     assert tacred_data.da_record(sample) == {
-        "id": "da-" + da.sample_key(VALID["context"], "Ortiz Designs", "Clara Ortiz"), "relation": REL,
+        "id": "da-" + da_tokens.sample_key(VALID["context"], "Ortiz Designs", "Clara Ortiz"), "relation": REL,
         "token": TOKENS, "subj_start": 3, "subj_end": 4, "obj_start": 0, "obj_end": 1,
         "subj_type": "ORGANIZATION", "obj_type": "PERSON", "text": VALID["context"], "subj": "Ortiz Designs",
         "obj": "Clara Ortiz",

@@ -22,7 +22,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from core.kg.graph import normalize_name
+from core.kg.names import normalize_name
 
 EXACT, NORMALISED, FUZZY, UNGROUNDED = "exact", "normalised", "fuzzy", "ungrounded"
 STATUSES = (EXACT, NORMALISED, FUZZY, UNGROUNDED)

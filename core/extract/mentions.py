@@ -25,7 +25,7 @@ from collections.abc import Iterable
 
 from core.extract.chunking import Chunk
 from core.extract.grounding import EXACT, UNGROUNDED, ground_pair
-from core.kg.graph import normalize_name
+from core.kg.names import normalize_name
 from core.records import Triple
 from core.schema import Schema
 

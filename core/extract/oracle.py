@@ -54,7 +54,7 @@ def relations_in(prompt: str) -> set[str] | None:
     m = _RTE_LABELS.search(prompt)
     if m:
         return {x.strip() for x in m.group(1).rstrip(".").split(",")}
-    from core.parsing.ccks import relations_from_instruction
+    from core.parsing.ccks_instruction import relations_from_instruction
 
     found = relations_from_instruction(prompt)
     return set(found) if found else None

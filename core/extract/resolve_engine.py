@@ -16,7 +16,7 @@ from typing import Any
 from core.extract import resolve_rules as R
 from core.extract import resolve_weak as W
 from core.extract.resolve_decisions import Decisions, Ref
-from core.kg.graph import normalize_name
+from core.kg.names import normalize_name
 
 RULES = ("stated", "contained", "exact", "case", "title", "acronym", "plural", "fuzzy")  # in the order they run
 STRONG = frozenset({"decision", "exact", "case", "title", "stated"})

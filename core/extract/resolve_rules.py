@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from core.kg.graph import normalize_name
+from core.kg.names import normalize_name
 
 FUZZY_THRESHOLD = 90.0  # rapidfuzz.fuzz.ratio (0-100), on case-folded, title-stripped names; see docs/kg.md
 FUZZY_MIN_LENGTH = 5  # shorter names are never compared by spelling: `Jon`/`Jan` are different people

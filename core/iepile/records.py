@@ -83,7 +83,7 @@ def sample_of(rec: Any, task: str, index: int = 0) -> dict:
         triples = parse_triples(rec["output"], input_text=text).triples
         gold = [{"head": t.head, "relation": t.relation, "tail": t.tail} for t in triples]
     if task == "RE" and isinstance(rec.get("instruction"), str):
-        from core.parsing.ccks import relations_from_instruction
+        from core.parsing.ccks_instruction import relations_from_instruction
 
         schema = relations_from_instruction(rec["instruction"]) or None
     if isinstance(rec.get("schema"), list) and all(isinstance(x, str) for x in rec["schema"]):

@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from core.kg.exporters import export, formats, register_exporter
-from core.kg.graph import Edge, Graph, Node, build_graph, normalize_name, split_paths
+from core.kg.graph import Edge, Graph, Node, build_graph, split_paths
+from core.kg.names import normalize_name
 from core.kg.readers import register_shape
 
 __all__ = [

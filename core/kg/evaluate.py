@@ -28,7 +28,8 @@ from typing import Any
 
 from core.extract.resolve_rules import type_class
 from core.kg.gold import Gold
-from core.kg.graph import Graph, normalize_name
+from core.kg.graph import Graph
+from core.kg.names import normalize_name
 from core.metrics import prf
 
 RANK = {"exact": 0, "fuzzy": 1, "ungrounded": 2}

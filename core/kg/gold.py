@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from core.extract.resolve_rules import type_class
 from core.io import DataError, iter_records
-from core.kg.graph import normalize_name
+from core.kg.names import normalize_name
 
 
 @dataclass

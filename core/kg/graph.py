@@ -2,14 +2,12 @@
 
     python -c "from core.kg import build_graph; print(build_graph(['tests/data/kg/records.jsonl']).summary()['edges'])"
 
-Normalisation (on by default, `normalize=False` switches it off): full-width/half-width folding (every character in
-U+FF00-U+FFEF is replaced by its NFKC form, so `ＡＢＣ１（` -> `ABC1(` and half-width katakana become full width;
-nothing outside that block is touched), then runs of whitespace (newlines, tabs, U+3000, ...) collapse to one space
-and the ends are stripped. `casefold=True` also case-folds names and relations (off by default); the node keeps the
-first spelling seen and lists the others as `aliases`. Identical (head, relation, tail) after normalisation are one
-edge: `count` is the number of distinct (input file, record id, run, model) that state it, each listed in the edge's
-`provenance` (with the triple's `grounding` when the record gives one, see core.kg.evidence). Lone surrogates
-(possible in JSON, impossible in UTF-8 files) become U+FFFD.
+Normalisation (on by default, `normalize=False` switches it off): width folding and whitespace collapsing of every
+name, type and relation, as core.kg.names describes. `casefold=True` also case-folds names and relations (off by
+default); the node keeps the first spelling seen and lists the others as `aliases`. Identical (head, relation, tail)
+after normalisation are one edge: `count` is the number of distinct (input file, record id, run, model) that state
+it, each listed in the edge's `provenance` (with the triple's `grounding` when the record gives one, see
+core.kg.evidence). Lone surrogates (possible in JSON, impossible in UTF-8 files) become U+FFFD.
 
 `resolve=True` (or a `decisions` file): one node per entity that `core.extract.resolve` finds (core.kg.resolved).
 """
@@ -17,8 +15,6 @@ edge: `count` is the number of distinct (input file, record id, run, model) that
 from __future__ import annotations
 
 import os
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,33 +24,10 @@ from typing import Any
 from core.errors import UserError
 from core.io import DataError, iter_records
 from core.kg.evidence import doc_of, groundings
+from core.kg.names import _no_surrogates, normalize_name
 from core.kg.readers import FAILED_STATUSES, Where, read_record
 
-_WIDTH = {c: unicodedata.normalize("NFKC", chr(c)) for c in range(0xFF00, 0xFFF0)}
-_WIDTH = {c: s for c, s in _WIDTH.items() if s != chr(c)}
-_WIDE = re.compile("[\uff00-\uffef]")  # the block _WIDTH folds: translate only names that hold one of its characters
-_SPACES = re.compile(r"\s+")
 MAX_LISTED = 50  # isolated nodes listed in the summary (all are counted)
-
-
-def normalize_name(text: str, normalize: bool = True, casefold: bool = False) -> str:
-    """The graph's key for a name or relation: width folding + whitespace collapsing (+ case folding)."""
-    if normalize:
-        if _WIDE.search(text):
-            text = text.translate(_WIDTH)
-        text = _SPACES.sub(" ", text).strip()
-    if casefold:
-        text = text.casefold()
-    return text
-
-
-def _no_surrogates(text: str) -> str:
-    """JSON may hold lone surrogates (`"\\ud800"`) that no UTF-8 file can store: they become U+FFFD."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
 
 
 @dataclass

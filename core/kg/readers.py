@@ -193,7 +193,8 @@ def _detect_triples(rec: dict) -> bool:
 def _read_triples(rec: dict, where: Where) -> Read:
     read = Read(text=_text(rec, where))
     if _is_raw_inference(rec):
-        from core.parsing.ccks import parse_triples, relations_from_instruction
+        from core.parsing.ccks import parse_triples
+        from core.parsing.ccks_instruction import relations_from_instruction
 
         instruction = rec.get("instruction") if isinstance(rec.get("instruction"), str) else None
         parsed = parse_triples(rec["output"], input_text=read.text,

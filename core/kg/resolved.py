@@ -17,7 +17,8 @@ from typing import Any
 
 from core.extract.resolve import Mention, resolve
 from core.extract.resolve_decisions import read_decisions
-from core.kg.graph import Graph, GraphBuilder, Node, _no_surrogates
+from core.kg.graph import Graph, GraphBuilder, Node
+from core.kg.names import _no_surrogates
 
 
 class ResolvingBuilder(GraphBuilder):

@@ -17,6 +17,7 @@ from typing import Any
 
 from core.decoding import DECODING_MODES
 from core.errors import UserError
+from core.flags_values import read_bool
 
 BACKENDS_HELP = "openai (any OpenAI-compatible server: OpenAI, vLLM, core.serve) | hf (local model + optional adapter)"
 STRUCTURED = ("auto", "openai", "vllm", "kgllm")
@@ -134,16 +135,14 @@ class LLMConfig:
 
 
 def _parse_bool(value: Any, name: str) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    if text in ("none", "auto", ""):
+    """core.flags' rule for a yes/no value (core.flags_values.read_bool), with `auto` (chat's "the server decides")
+    also meaning not set; a ConfigError, so a library caller can catch it as a ValueError."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
         return None
-    raise ConfigError(f"--{name} must be true or false, got {value!r}")
+    try:
+        return read_bool(value, f"--{name}")
+    except UserError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _check_number(cfg: LLMConfig, name: str, typ: type, minimum: float, strict: bool = False) -> None:

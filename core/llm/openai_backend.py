@@ -6,6 +6,8 @@ Chat or completions: `--chat true|false` decides; left out (auto), the server's 
 decides where it says (core.serve's `chat_template` field: true when the model has a chat template or its adapter
 recorded a template), else chat. The model id is never guessed from (`endpoint` and `describe()` say what was used).
 
+`--concurrency` requests are in flight at once, on core.llm.pool's daemon threads.
+
 The client's own retries are off (max_retries=0): this module retries 429 / 408 / 409 / 5xx / timeouts / connection
 errors itself, with exponential backoff and jitter, honouring Retry-After, and applies the client-side rpm / tpm
 limits before every attempt. A prompt that still fails after `max_retries` retries gives `[Completion.failed(...)]`
@@ -20,7 +22,6 @@ body), and the answer records `decoding: free` and the refusal (`fallback`).
 from __future__ import annotations
 
 import os
-import queue
 import random
 import sys
 import threading
@@ -32,6 +33,7 @@ from core.errors import UserError
 from core.llm.base import SPECS, Backend, Completion, Prompt, messages_of, text_of
 from core.llm.config import LLMConfig
 from core.llm.limits import TokenBucket, backoff_delay, estimate_tokens, retry_after
+from core.llm.pool import in_flight
 from core.llm.structured import body_kind, plan, refusal, server_kind
 
 PLACEHOLDER_KEY = "EMPTY"  # what vLLM-style servers accept when they check no key
@@ -171,35 +173,11 @@ class OpenAIBackend(Backend):
         self.model, self.chat  # noqa: B018 -- resolve model id and endpoint (and fail early) before starting threads
         specs = params.get(SPECS) or [None] * len(prompts)
         params = {k: v for k, v in params.items() if k != SPECS}
-        jobs: queue.Queue = queue.Queue()
-        results: queue.Queue = queue.Queue()
-        stop = threading.Event()
-        for item in enumerate(prompts):
-            jobs.put(item)
 
-        def worker() -> None:
-            while not stop.is_set():
-                try:
-                    i, prompt = jobs.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    out: Any = self._one(prompt, params, stop, specs[i])
-                except BaseException as exc:  # handed to the caller's thread
-                    out = exc
-                results.put((i, out))
+        def work(i: int, prompt: Prompt, stop: threading.Event) -> list[Completion]:
+            return self._one(prompt, params, stop, specs[i])
 
-        # daemon threads: Ctrl-C in the caller never waits for a hanging request
-        for k in range(min(self.config.concurrency, len(prompts))):
-            threading.Thread(target=worker, name=f"kgllm-openai-{k}", daemon=True).start()
-        try:
-            for _ in range(len(prompts)):
-                i, out = results.get()
-                if isinstance(out, BaseException):
-                    raise out
-                yield i, out
-        finally:
-            stop.set()
+        yield from in_flight(prompts, work, self.config.concurrency, "kgllm-openai")
 
     def _one(self, prompt: Prompt, params: dict, stop: threading.Event, spec: Any = None) -> list[Completion]:
         import openai

@@ -23,7 +23,8 @@ from typing import Any
 
 from core.io import DataError
 from core.metrics import MATCHES, micro_prf
-from core.parsing.ccks import format_triples, parse_triples, relations_from_instruction
+from core.parsing.ccks import format_triples, parse_triples
+from core.parsing.ccks_instruction import relations_from_instruction
 from core.records import Triple
 
 LANGS = ("zh", "en")

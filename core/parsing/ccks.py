@@ -23,7 +23,6 @@ otherwise "ok". An empty answer (or `NAN`) is "ok" with no triples.
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterable, Sequence
 from itertools import combinations
@@ -215,8 +214,8 @@ def parse_triples(
 ) -> ParseResult:
     """Read `(h,r,t)` triples from a model answer; never raises on model text, never evals it.
 
-    `input_text` (the record's input) and `relations` (see `relations_from_instruction`) are used only to resolve
-    names that contain commas. `dedupe=False` keeps repeated triples (for multiset scoring).
+    `input_text` (the record's input) and `relations` (see core.parsing.ccks_instruction.relations_from_instruction)
+    are used only to resolve names that contain commas. `dedupe=False` keeps repeated triples (for multiset scoring).
     """
     if text is None or not text.strip() or _SEPARATORS.fullmatch(text):
         return ParseResult()
@@ -258,50 +257,3 @@ def format_triples(triples: Iterable[Triple | Sequence[str]]) -> str:
         head, rel, tail = t.key() if isinstance(t, Triple) else (str(x).strip() for x in t)
         out.append(f"({head},{rel},{tail})")
     return "".join(out)
-
-
-_LITERAL = re.compile(r"\[[^\[\]]*\]|\{[^{}]*\}")
-_CLAUSE_END = re.compile(r"[,，。；;\n]")
-_RELATION_WORD = re.compile(r"关系|relation", re.IGNORECASE)
-_ENTITY_WORD = re.compile(r"实体|entit", re.IGNORECASE)
-
-
-def _literal_strings(literal: str) -> list[str] | None:
-    """Strings of a list/set/tuple literal read from its syntax tree (nothing is evaluated); None if not one."""
-    try:
-        node = ast.parse(literal.strip(), mode="eval").body
-    except (SyntaxError, ValueError, RecursionError):
-        inner = literal.strip()[1:-1]
-        items = [x.strip().strip("'\"‘’“”").strip() for x in re.split(r"[,，、]", inner)]
-        return [x for x in items if x] or None
-    if not isinstance(node, (ast.List, ast.Set, ast.Tuple)):
-        return None
-    if not all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
-        return None
-    return [e.value for e in node.elts]
-
-
-def relations_from_instruction(instruction: str | None) -> list[str]:
-    """Candidate relation names embedded in a CCKS instruction as a Python list/set literal (source order).
-
-    With several literals (entity types and relation types), those whose clause mentions 关系/relation and not
-    实体/entity are taken; a single literal is taken as is. Returns [] when none is found.
-    """
-    if not instruction:
-        return []
-    found: list[tuple[str, list[str]]] = []
-    for m in _LITERAL.finditer(instruction):
-        items = _literal_strings(m.group())
-        if items:
-            before = _CLAUSE_END.split(instruction[: m.start()])[-1]
-            found.append((before, items))
-    if len(found) == 1:
-        chosen = [found[0][1]]
-    else:
-        chosen = [items for before, items in found if _RELATION_WORD.search(before) and not _ENTITY_WORD.search(before)]
-    out: list[str] = []
-    for items in chosen:
-        for item in items:
-            if item.strip() and item.strip() not in out:
-                out.append(item.strip())
-    return out

@@ -11,7 +11,8 @@ InstructKGC/evaluate.py and core.kg read.
 
 from __future__ import annotations
 
-from core.parsing.ccks import parse_triples, relations_from_instruction
+from core.parsing.ccks import parse_triples
+from core.parsing.ccks_instruction import relations_from_instruction
 from core.records import Parsed
 from core.tasks.base import register_task
 from core.tasks.rte import CCKS as CCKS_STYLE

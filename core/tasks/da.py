@@ -15,11 +15,11 @@ in the text as whole tokens (any case; the text's spelling kept) on different to
 by token, case-folded, against demos, `seen`, kept ones) and its group has fewer than `number`; else it counts the
 reason (not an object, missing <field>, other relation, head type not allowed, other entity types, head not in text,
 head and tail overlap, duplicate of a demo, duplicate, more than asked; per answer: unreadable answer, request failed).
+Tokens, spans, the sample key and the type key: core.tasks.da_tokens (shared with core.tasks.tacred_data).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -35,48 +35,18 @@ from core.errors import UserError
 from core.parsing.answers import dumps, load_json, pick, unwrap
 from core.records import FAILED, OK, REPAIRED, UNPARSABLE, Parsed
 from core.tasks.base import Task, register_task
+from core.tasks.da_tokens import find_span, sample_key, tokenize, type_key
 
 FIELDS = ("text", "head_type", "head_entity", "tail_type", "tail_entity", "relation")
 BY = ("relation", "types")
 _ALIASES = {"text": ("text", "context", "sentence"), "head_entity": ("head_entity", "head", "subj", "subject"),
             "head_type": ("head_type", "subj_type"), "tail_entity": ("tail_entity", "tail", "obj", "object"),
             "tail_type": ("tail_type", "obj_type"), "relation": ("relation",)}
-TYPE_ALIASES = {"MISCELLANEOUS": "MISC"}
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-_TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|[^\w\s]")
 _LEAD = re.compile(r"^\s*(?:\d+\s*[.)]|[-*•])\s+")
 _TAGGED = re.compile(
     r"relation:\s*(?P<relation>.+?)\.?\s+context:\s*(?P<context>.+?)\s+head entity:\s*(?P<head>.+?)\.?\s+"
     r"head type:\s*(?P<head_type>.+?)\.?\s+tail entity:\s*(?P<tail>.+?)\.?\s+tail type:\s*(?P<tail_type>.+?)\.?\s*$",
     re.IGNORECASE)
-
-
-def tokenize(text: str) -> list[tuple[str, int, int]]:
-    """Tokens with character offsets (end exclusive): a run of word characters, one CJK character, or one other mark."""
-    return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-
-
-def find_span(tokens: list[tuple[str, int, int]], part: str, avoid: tuple[int, int] | None = None
-              ) -> tuple[int, int] | None:
-    """The first (start, end) token span (inclusive) spelling `part` (case-folded), not overlapping `avoid`."""
-    want = [t.casefold() for t, _, _ in tokenize(part)]
-    words = [t.casefold() for t, _, _ in tokens]
-    for s in range(len(words) - len(want) + 1) if want else ():
-        if words[s : s + len(want)] == want and (avoid is None or s + len(want) - 1 < avoid[0] or s > avoid[1]):
-            return s, s + len(want) - 1
-    return None
-
-
-def sample_key(text: str, head: str, tail: str) -> str:
-    """What makes two samples the same: text, head and tail, token by token, case-folded."""
-    parts = [[t for t, _, _ in tokenize(s.casefold())] for s in (text, head, tail)]
-    return hashlib.sha1(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
-
-
-def type_key(entity_type: str) -> str:
-    """How types compare: upper case, spaces / hyphens / `_` as one `_`, end dots dropped, MISCELLANEOUS = MISC."""
-    key = "_".join(entity_type.strip().strip(".").upper().replace("-", " ").replace("_", " ").split())
-    return TYPE_ALIASES.get(key, key)
 
 
 def _key(sample: dict) -> str:

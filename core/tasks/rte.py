@@ -16,7 +16,8 @@ from __future__ import annotations
 from core.metrics import micro_prf
 from core.metrics.ccks import ccks_scores, triple_keys
 from core.parsing.answers import dumps, load_json, pick, short, unwrap
-from core.parsing.ccks import format_triples, parse_triples, relations_from_instruction
+from core.parsing.ccks import format_triples, parse_triples
+from core.parsing.ccks_instruction import relations_from_instruction
 from core.records import INVALID, REPAIRED, UNPARSABLE, Parsed
 from core.tasks.base import Task, in_text, marked, register_task
 

@@ -8,7 +8,7 @@ Both layouts become core.records.RESample (inclusive token offsets; PTB brackets
 - ht: {"token", "h": {"name", "pos": [start, end)}, "t": {...}, "relation"} per line, an optional "type" in h / t;
   the relation list from rel2id.json beside the file (`load_rel2id`).
 The data-augmentation side (core.tasks.da): `da_demo` shows a sample in the DA layout, `da_record` turns a kept DA
-sample into a TACRED record (core.tasks.da.tokenize: word runs, single CJK characters and marks).
+sample into a TACRED record (core.tasks.da_tokens.tokenize: word runs, single CJK characters and marks).
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def da_demo(sample: RESample) -> dict:
 
 def da_record(sample: dict) -> dict:
     """A kept DA sample as a TACRED record: `da-` + its sample key as id, tokens, inclusive offsets, plus the text."""
-    from core.tasks.da import find_span, sample_key, tokenize
+    from core.tasks.da_tokens import find_span, sample_key, tokenize
 
     text, subj, obj = sample["text"], sample["head_entity"], sample["tail_entity"]
     tokens = tokenize(text)

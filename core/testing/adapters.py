@@ -6,7 +6,7 @@
 InstructKGC/finetune.py) on `MEMORISED_RECORDS`, checks that greedy generation reproduces every output exactly, and
 caches the adapter under `<cache_root>/<kind>-<type>-<hash>` (hash of the records, the recipe and the toy model), built
 in a temporary folder and renamed into place under a file lock. Default cache root: `$KGLLM_ADAPTER_DIR`, else an
-`adapters` folder beside the toy-model cache. Load it with `core.tuning.load_model_with_adapter(None, path)`: the
+`adapters` folder beside the toy-model cache. Load it with `core.loader.load_model_with_adapter(None, path)`: the
 adapter records its base model, template ("alpaca") and cutoff_len.
 """
 
@@ -22,7 +22,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from core.io import file_lock
+from core.atomic_build import file_lock
 
 RECIPE_VERSION = 1
 _INSTRUCTION_ZH = ("已知候选的关系列表：{rels}，请你根据关系列表，从以下输入中抽取出可能存在的头实体与尾实体，"
@@ -128,7 +128,8 @@ def _train(kind: str, finetuning_type: str, records: list[dict], toy: Path, out:
 def greedy_outputs(adapter: str | os.PathLike, records: list[dict], max_new_tokens: int = 48) -> list[str]:
     """Greedy answers of base + adapter for `records` (core.generate: batched, left-padded; the recorded template)."""
     from core.generate import generate
-    from core.tuning import adapter_template, load_model_with_adapter
+    from core.loader import load_model_with_adapter
+    from core.tuning import adapter_template
 
     model, tokenizer, meta = load_model_with_adapter(None, adapter)
     template = adapter_template(meta)

@@ -1,8 +1,10 @@
-"""Instruction fine-tuning: records -> tokens with prompt masking (`data`), Trainer wiring (`trainer`).
+"""Instruction fine-tuning: settings (`config`), records -> tokens with prompt masking (`data`), Trainer wiring
+(`trainer`).
 
     python -c "from core.train import TrainConfig; print(TrainConfig().micro_batch_size)"
 """
 
+from core.train.config import TrainConfig, TrainResult
 from core.train.data import (
     IGNORE_INDEX,
     Collator,
@@ -13,7 +15,7 @@ from core.train.data import (
     padding_share,
     read_instruction_records,
 )
-from core.train.trainer import TrainConfig, TrainResult, gradient_accumulation, summary, train
+from core.train.trainer import gradient_accumulation, summary, train
 
 __all__ = [
     "IGNORE_INDEX", "Collator", "EncodeStats", "TrainConfig", "TrainResult", "encode_pair", "encode_records",

@@ -1,6 +1,6 @@
 """Evaluation that reports what CCKS2023 users care about: generate on the valid set, parse, score.
 
-    python InstructKGC/finetune.py --valid_path InstructKGC/data/valid.json --eval_generate --max_steps 10 --save_steps 5 --output_dir /tmp/kgc-evalgen
+    python InstructKGC/finetune.py --base_model "$(python -m core.toy build llama)" --valid_path InstructKGC/data/valid.json --eval_generate --max_steps 10 --save_steps 5 --output_dir /tmp/kgc-evalgen
 
 Each evaluation (every epoch, or every --save_steps) greedily answers the valid records with the model being
 trained, parses the answers with core.parsing and scores them with core.metrics.ccks.ccks_scores; `eval_f1`,
