@@ -7,20 +7,22 @@ layout {"text", "head_entity", "head_type", "tail_entity", "tail_type", "relatio
 group, showing up to k of its demos (file order, or drawn with `seed`), asking for `number` new samples; by="relation":
 a group per relation; by="types": per (head type, tail type) pair of the demos, any relation they show for it. Prompts:
 sectioned (da.<language>[-types], core.prompts.build_prompt) or header/demo/query lines (da.tacred[-types]).
-`DA.parse` (never eval'd): a JSON list, JSON lines, fences, numbered lines, json_repair, the 2023 tagged lines
-(`Relation: r. Context: ... Head Entity: h. Head Type: T. Tail Entity: t. Tail Type: T.`); context/head/subj/... keys.
+`DA.parse` (never eval'd): a JSON list, or objects one after another (one a line or pretty-printed over several:
+core.parsing.answers.json_objects; any other line kept, as `not an object`), fences, numbering, json_repair, the 2023
+tagged lines (`Relation: r. Context: ... Head Entity: h. Head Type: T. Tail Entity: t. Tail Type: T.`);
+context/head/subj/... keys.
 `select` keeps a sample if it has every field (no relation: the group's), the group's relation (any case), allowed
 types (`labels`, else the demos'; upper-case, spaces as `_`, MISCELLANEOUS = MISC) that are the group's, head and tail
 in the text as whole tokens (any case; the text's spelling kept) on different tokens, is new (text, head, tail token
 by token, case-folded, against demos, `seen`, kept ones) and its group has fewer than `number`; else it counts the
 reason (not an object, missing <field>, other relation, head type not allowed, other entity types, head not in text,
-head and tail overlap, duplicate of a demo, duplicate, more than asked; per answer: unreadable answer, request failed).
+head and tail overlap, duplicate of a demo, duplicate, more than asked; per answer: unreadable answer, request failed,
+no sample in the answer (e.g. `[]`)), so the report accounts for every answer.
 Tokens, spans, the sample key and the type key: core.tasks.da_tokens (shared with core.tasks.tacred_data).
 """
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import sys
@@ -29,20 +31,18 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import json_repair
-
 from core.errors import UserError
-from core.parsing.answers import dumps, load_json, pick, unwrap
+from core.parsing.answers import dumps, json_objects, load_json, pick, unwrap
 from core.records import FAILED, OK, REPAIRED, UNPARSABLE, Parsed
 from core.tasks.base import Task, register_task
 from core.tasks.da_tokens import find_span, sample_key, tokenize, type_key
 
 FIELDS = ("text", "head_type", "head_entity", "tail_type", "tail_entity", "relation")
 BY = ("relation", "types")
+NO_SAMPLE = "no sample in the answer"
 _ALIASES = {"text": ("text", "context", "sentence"), "head_entity": ("head_entity", "head", "subj", "subject"),
             "head_type": ("head_type", "subj_type"), "tail_entity": ("tail_entity", "tail", "obj", "object"),
             "tail_type": ("tail_type", "obj_type"), "relation": ("relation",)}
-_LEAD = re.compile(r"^\s*(?:\d+\s*[.)]|[-*•])\s+")
 _TAGGED = re.compile(
     r"relation:\s*(?P<relation>.+?)\.?\s+context:\s*(?P<context>.+?)\s+head entity:\s*(?P<head>.+?)\.?\s+"
     r"head type:\s*(?P<head_type>.+?)\.?\s+tail entity:\s*(?P<tail>.+?)\.?\s+tail type:\s*(?P<tail_type>.+?)\.?\s*$",
@@ -150,6 +150,8 @@ def select(answers: dict[str, Parsed], demos: list[dict], types: Collection[str]
         generated = n_kept = 0
         if parsed.status in (UNPARSABLE, FAILED):
             dropped["unreadable answer" if parsed.status == UNPARSABLE else "request failed"] += 1
+        elif not parsed.pred:
+            dropped[NO_SAMPLE] += 1
         for item in parsed.pred or []:
             generated += 1
             sample, reason = check_sample(item, group, types)
@@ -169,16 +171,22 @@ def select(answers: dict[str, Parsed], demos: list[dict], types: Collection[str]
     return kept, report
 
 
-def _line_item(line: str) -> tuple[Any, bool]:
-    """(a dict or the line itself, clean JSON?) for one line of a line-by-line answer."""
-    if line.startswith("{"):
-        try:
-            value, clean = json.loads(line), True
-        except json.JSONDecodeError:
-            value, clean = json_repair.loads(line), False
-        return (value, clean) if isinstance(value, dict) else (line, False)
-    match = _TAGGED.search(line)
-    return ({k: v.strip() for k, v in match.groupdict().items()}, False) if match else (line, False)
+def _tagged(item: Any) -> Any:
+    """A line in the 2023 tagged layout as a dict; anything else unchanged."""
+    match = _TAGGED.search(item) if isinstance(item, str) else None
+    return {k: v.strip() for k, v in match.groupdict().items()} if match else item
+
+
+def _several(body: str) -> Parsed | None:
+    """Several samples one after another (JSON objects, each on one line or over several, or tagged lines), or None;
+    every other non-blank line is kept as it is (`select` drops it as `not an object`: nothing goes uncounted)."""
+    objects = json_objects(body)
+    items = [_tagged(item) for item, _ in objects]
+    tagged = sum(isinstance(new, dict) and isinstance(old, str) for new, (old, _) in zip(items, objects, strict=True))
+    tried = sum(isinstance(old, dict) or old.startswith("{") for old, _ in objects)
+    if not any(isinstance(item, dict) for item in items) or (tried < 2 and not tagged):
+        return None
+    return Parsed(items, OK if all(clean for _, clean in objects) else REPAIRED)
 
 
 class DA(Task):
@@ -193,19 +201,16 @@ class DA(Task):
         """The generated items as they came (checked later by `select`, which knows the demos and the others)."""
         body = "\n".join(ln for ln in (text or "").splitlines() if not ln.strip().startswith("```"))
         value, status = load_json(body)
-        lines = [_LEAD.sub("", ln).strip() for ln in body.splitlines() if ln.strip()]
-        if status != OK and not isinstance(value, list) and (
-                sum(ln.startswith("{") for ln in lines) >= 2 or any(_TAGGED.search(ln) for ln in lines)):
-            read = [_line_item(ln) for ln in lines]
-            items = [item for item, _ in read]
-            if any(isinstance(item, dict) for item in items):
-                return Parsed(items, OK if all(clean for _, clean in read) else REPAIRED)
+        listed = isinstance(value, list) and re.search(r"[\[{]", body).group() == "["  # json-repair lists objects too
+        several = _several(body) if status != OK and not listed else None
+        if several is not None:
+            return several
         value = unwrap(value, ("samples", "data", "output"))
         if isinstance(value, dict) and any(fields_of(value)[name] for name in ("text", "head_entity", "tail_entity")):
             value = [value]
         if not isinstance(value, list):
             return Parsed([], UNPARSABLE, ["no JSON list of samples in the answer"])
-        return Parsed(value, status)
+        return Parsed(value, status, [] if value else [NO_SAMPLE])
 
     def has_gold(self, rec: dict) -> bool:
         return False
