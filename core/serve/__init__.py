@@ -6,7 +6,8 @@
 batches concurrent requests into shared generate calls. Needs the `server` extra (fastapi, uvicorn).
 """
 
-from core.serve.engine import Engine, Params
+from core.serve.engine import Engine
+from core.serve.jobs import Params
 
 __all__ = ["Engine", "Params", "create_app"]
 

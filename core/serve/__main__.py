@@ -7,7 +7,9 @@ Then any OpenAI client works, e.g. `OpenAI(base_url="http://127.0.0.1:8000/v1", 
 `--api_key_env VAR` every /v1 request must send `Authorization: Bearer $VAR` (the key is read from the environment
 only). Chat messages are rendered with the template of core.loader's one rule (the adapter's recorded template, else
 the tokenizer's chat template, else alpaca); /v1/models says which (`template`) and whether the model knows it
-(`chat_template`: false only for the alpaca fallback), so `--chat auto` clients pick the right endpoint.
+(`chat_template`: false only for the alpaca fallback), so `--chat auto` clients pick the right endpoint. The first
+Ctrl-C stops it at once (waiting requests get a 503, the batch being generated stops; exit 130); `--threads N` sets
+torch's CPU threads.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import UserError
+from core.errors import EXIT_INTERRUPTED, UserError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 PROG = "python -m core.serve"
@@ -30,8 +32,14 @@ def load_engine(base_model: str | None, lora_weights: str | None = None, *, bits
                 **engine_options: Any) -> Any:
     """Load model (+ adapter) and its template with core.loader.load_for_inference and wrap them in an Engine."""
     from core.loader import load_for_inference
-    from core.serve.engine import Engine
+    from core.serve.engine import Engine, check_threads
 
+    threads = engine_options.get("threads")
+    check_threads(threads)
+    if threads is not None:  # loading runs torch too; the engine sets it again in its worker thread
+        import torch
+
+        torch.set_num_threads(threads)
     loaded = load_for_inference(base_model or None, lora_weights or None, prompt_template_name or None,
                                 force_template, bits=bits, dtype=dtype)
     return Engine(loaded.model, loaded.tokenizer, loaded.template, chat_template=loaded.knows_template,
@@ -58,6 +66,9 @@ class ServeArgs:
     max_wait_ms: float = field(default=5.0, metadata={
         "help": "how long the first request of a batch waits for others to join it"})
     default_max_tokens: int = field(default=256, metadata={"help": "max_tokens for requests that do not send one"})
+    threads: int | None = field(default=None, metadata={
+        "help": "CPU threads torch generates with (torch.set_num_threads); on a busy machine fewer can be faster",
+        "shown_default": "torch's default ($OMP_NUM_THREADS, else one per core)"})
     bits: int | None = field(default=None, metadata={
         "help": "4 or 8 to load the base model quantized (bitsandbytes)", "shown_default": "not quantized"})
     dtype: str = field(default="auto", metadata={"help": "auto, bf16, fp16 or fp32"})
@@ -89,7 +100,7 @@ def main(**settings: Any) -> None:
     engine = load_engine(base_model, lora_weights, bits=a.bits, dtype=a.dtype,
                          prompt_template_name=a.prompt_template_name or None, force_template=a.force_template,
                          max_batch_size=a.max_batch_size, max_wait_ms=a.max_wait_ms,
-                         default_max_tokens=a.default_max_tokens)
+                         default_max_tokens=a.default_max_tokens, threads=a.threads)
     sock = _bind(a.host, a.port)
     real_port = sock.getsockname()[1]
     shown = f"[{a.host}]" if ":" in a.host else a.host
@@ -98,12 +109,36 @@ def main(**settings: Any) -> None:
     if a.host not in LOOPBACK and not api_key:
         print(f"warning: --host {a.host} is reachable from other machines and no --api_key_env is set",
               file=sys.stderr)
-    server = uvicorn.Server(uvicorn.Config(create_app(engine, api_key=api_key, model_name=name),
-                                           log_level=a.log_level))
+    _log_to_stderr(a.log_level)
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            engine.shutdown()  # first Ctrl-C: waiting requests get a 503 now, the running batch stops
+            await super().shutdown(sockets)
+
+    server = Server(uvicorn.Config(create_app(engine, api_key=api_key, model_name=name), log_level=a.log_level,
+                                   timeout_graceful_shutdown=5))
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it stopped on
+        print("server stopped", file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED) from None
     finally:
         engine.close()
+
+
+def _log_to_stderr(level: str) -> None:
+    """core.serve's own messages (requests dropped, errors) in uvicorn's format and at its level."""
+    import logging
+
+    from uvicorn.logging import DefaultFormatter
+
+    logger = logging.getLogger("core.serve")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s", use_colors=False))
+        logger.addHandler(handler)
+    logger.setLevel(level.upper())
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -7,80 +7,35 @@ client's mistakes (400 bad JSON / fields / ranges / an invalid schema, 401 bad k
 body too large) and 500 without a traceback for ours. The API key check and the body size limit run before the body
 is parsed. Structured outputs (`response_format`, `structured_outputs`, `kgllm`; core.serve.protocol) become one
 core.decoding Constraint per request, checked before anything is generated, and every answer of the request keeps to
-it (not cut at stop strings); /v1/models lists the modes the `kgllm` field takes.
+it (not cut at stop strings); /v1/models lists the modes the `kgllm` field takes. A client that disconnects (times
+out) while its request waits or generates cancels it: the engine drops it rather than generate for nobody.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
+import functools
 import json
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
 from core.serve import protocol as P
-from core.serve.engine import Engine, EngineBusy, Params, PromptTooLong
+from core.serve.engine import Engine
+from core.serve.guard import MAX_BODY_BYTES, Guard, error
+from core.serve.jobs import ClientGone, EngineBusy, Params, PromptTooLong
 
 log = logging.getLogger("core.serve")
-MAX_BODY_BYTES = 1_000_000
-
-
-def error(status: int, message: str, type_: str = "invalid_request_error", param: str | None = None,
-          code: str | None = None):
-    body = P.ErrorResponse(error=P.ErrorBody(message=message, type=type_, param=param, code=code))
-    return JSONResponse(body.model_dump(), status_code=status)
 
 
 class _ApiError(Exception):
     def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None):
         super().__init__(message)
         self.status, self.message, self.param, self.code = status, message, param, code
-
-
-class _Guard:
-    """ASGI middleware: bearer-token check (when a key is set) and body size limit, before any parsing."""
-
-    def __init__(self, app: Any, api_key: str | None, max_body_bytes: int):
-        self.app, self.api_key, self.limit = app, api_key, max_body_bytes
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        if self.api_key and scope["path"].startswith("/v1"):
-            token = headers.get("authorization", "")
-            scheme, _, given = token.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.api_key.encode()):
-                return await error(401, "missing or incorrect API key: send `Authorization: Bearer <key>`",
-                                   code="invalid_api_key")(scope, receive, send)
-        too_big = error(413, f"request body is larger than {self.limit} bytes", code="request_too_large")
-        length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > self.limit:
-            return await too_big(scope, receive, send)
-        body, more = b"", True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > self.limit:
-                return await too_big(scope, receive, send)
-        sent = False
-
-        async def replay() -> dict:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
 
 
 def _parse(raw: bytes, model: type[BaseModel]) -> Any:
@@ -170,7 +125,7 @@ def create_app(engine: Engine, api_key: str | None = None, model_name: str = "kg
 
     @app.get("/health")
     async def health() -> dict:
-        return {"status": "ok"}
+        return {"status": "ok", "threads": engine.threads}
 
     @app.get("/v1/models")
     async def models() -> dict:
@@ -183,15 +138,31 @@ def create_app(engine: Engine, api_key: str | None = None, model_name: str = "kg
             raise _ApiError(404, f"model '{name}' does not exist; this server serves '{model_name}'",
                             param="model", code="model_not_found")
 
-    async def run(prompts: list[str], params: Params, on_text: Any = None, constraint: Any = None) -> list[Any]:
+    async def run(request: Request, prompts: list[str], params: Params, on_text: Any = None,
+                  constraint: Any = None) -> list[Any]:
+        """The engine's answers; while they are awaited, a client that disconnects (or a cancelled handler) cancels
+        the job, so the engine drops it (or stops its batch) instead of generating for nobody."""
         try:
             future = engine.submit(prompts, params, on_text, constraints=[constraint] * len(prompts))
         except EngineBusy as exc:
             raise _ApiError(503, str(exc), code="server_busy") from None
+        answers, gone = asyncio.wrap_future(future), asyncio.ensure_future(_disconnected(request))
         try:
-            return await asyncio.wrap_future(future)
+            await asyncio.wait([answers, gone], return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when this handler is cancelled
+            gone.cancel()
+            abandoned = not answers.done()
+            if abandoned:
+                future.cancel()
+                answers.cancel()
+        if abandoned:
+            raise _ApiError(499, "the client closed the connection", code="client_gone")
+        try:
+            return answers.result()
         except PromptTooLong as exc:
             raise _ApiError(400, str(exc), param="messages", code="context_length_exceeded") from None
+        except (EngineBusy, ClientGone) as exc:
+            raise _ApiError(503, str(exc), code="server_busy") from None
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request):
@@ -202,8 +173,9 @@ def create_app(engine: Engine, api_key: str | None = None, model_name: str = "kg
         constraint = _constraint(req)
         prompt = engine.render_chat([m.model_dump() for m in req.messages])
         if req.stream:
-            return await _stream(engine, run, [prompt], params, model_name, chat=True, constraint=constraint)
-        outs = await run([prompt], params, constraint=constraint)
+            return await _stream(engine, functools.partial(run, request), [prompt], params, model_name, chat=True,
+                                 constraint=constraint)
+        outs = await run(request, [prompt], params, constraint=constraint)
         answer = engine.chat_answer if constraint is None else (lambda text: text)
         choices = [P.ChatChoice(index=j, message=P.AssistantMessage(content=answer(o.text)),
                                 finish_reason=o.finish_reason) for j, o in enumerate(outs)]
@@ -217,12 +189,19 @@ def create_app(engine: Engine, api_key: str | None = None, model_name: str = "kg
         prompts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
         constraint = _constraint(req)
         if req.stream:
-            return await _stream(engine, run, prompts, params, model_name, chat=False, constraint=constraint)
-        outs = await run(prompts, params, constraint=constraint)
+            return await _stream(engine, functools.partial(run, request), prompts, params, model_name, chat=False,
+                                 constraint=constraint)
+        outs = await run(request, prompts, params, constraint=constraint)
         choices = [P.CompletionChoice(index=k, text=o.text, finish_reason=o.finish_reason) for k, o in enumerate(outs)]
         return P.CompletionResponse(model=model_name, choices=choices, usage=_usage(outs, params.n)).model_dump()
 
-    return _Guard(app, api_key, max_body_bytes)
+    return Guard(app, api_key, max_body_bytes)
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns once the client has gone (the ASGI server reports `http.disconnect`); the body is already read."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _stream(engine: Engine, run: Any, prompts: list[str], params: Params, model_name: str, chat: bool,
@@ -264,14 +243,20 @@ async def _stream(engine: Engine, run: Any, prompts: list[str], params: Params, 
         raise task.exception()
 
     async def events():
-        if chat:
-            for index in range(len(sent)):
-                yield event(index, "", first=True)
-        item = first
-        while item is not None:
-            if piece := delta(*item):
-                yield event(item[0], piece)
-            item = await updates.get()
+        try:
+            if chat:
+                for index in range(len(sent)):
+                    yield event(index, "", first=True)
+            item = first
+            while item is not None:
+                if piece := delta(*item):
+                    yield event(item[0], piece)
+                item = await updates.get()
+        finally:  # closed early (the client has gone): the job is not wanted any more, nor its error logged
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled():
+                task.exception()
         try:
             outs = task.result()
         except _ApiError as exc:

@@ -1,56 +1,33 @@
 """The generation engine behind the server: one worker thread that batches concurrent requests into shared
 `core.generate.generate` calls.
 
-    python -c "from core.toy import build; from core.models import load_model_and_tokenizer as L; from core.templates import get_template; from core.serve.engine import Engine, Params; e = Engine(*L(str(build('llama'))), get_template('alpaca')); print(e.submit(['Hello'], Params(max_new_tokens=5)).result()); e.close()"
+    python -c "from core.toy import build; from core.models import load_model_and_tokenizer as L; from core.templates import get_template; from core.serve.engine import Engine; from core.serve.jobs import Params; e = Engine(*L(str(build('llama'))), get_template('alpaca')); print(e.submit(['Hello'], Params(max_new_tokens=5)).result()); e.close()"
 
 Requests wait in a queue. The worker takes the first one, collects whatever else arrives within `max_wait_ms` (up to
 `max_batch_size` answers), groups them by generation parameters and runs one batched generate call per group; while
 it runs, new requests queue up and go into the next batch. The model is only ever touched by the worker thread.
 Requests with different constraints (core.decoding, one per prompt or None) share a batch: each row keeps its own.
+
+A request whose client has gone cancels its future (core.serve.app does, on a disconnect or a cancelled handler): a
+waiting job is then dropped before it is generated, and a batch whose jobs are all cancelled stops at its next token
+(a forward pre-hook on the input embeddings raises); `dropped` counts both, and the log says how many. `shutdown()`
+(the server's first Ctrl-C) fails every waiting job with EngineBusy and stops the batch being generated.
+`threads` sets torch's CPU thread count (torch.set_num_threads) in the worker thread, which does the generating.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from concurrent.futures import InvalidStateError
 from typing import Any, Callable
 
 from core.errors import UserError
+from core.serve.jobs import ClientGone, EngineBusy, Job, JobFuture, Params, PromptTooLong, _Stop
 
-
-class PromptTooLong(UserError):
-    """Prompt tokens + max_tokens exceed the model's context window."""
-
-
-class EngineBusy(RuntimeError):
-    """The request queue is full (or the engine is closed)."""
-
-
-@dataclass(frozen=True)
-class Params:
-    """Generation parameters; requests with equal Params share a generate call."""
-
-    max_new_tokens: int = 256
-    temperature: float = 0.0  # 0 = greedy
-    top_p: float = 1.0
-    n: int = 1
-    stop: tuple[str, ...] = ()
-
-
-@dataclass
-class Job:
-    prompts: list[str]
-    params: Params
-    future: Future = field(default_factory=Future)
-    on_text: Callable[[int, int, str], None] | None = None  # (prompt index, sample index, text so far)
-    constraints: list[Any] | None = None  # one core.decoding Constraint (or None: free) per prompt
-
-    @property
-    def rows(self) -> int:
-        return len(self.prompts) * self.params.n
+log = logging.getLogger("core.serve")
 
 
 def context_length(model: Any, tokenizer: Any) -> int | None:
@@ -65,13 +42,14 @@ def context_length(model: Any, tokenizer: Any) -> int | None:
 
 
 class Engine:
-    """Wraps (model, tokenizer, template); `submit()` is thread-safe and returns a Future of list[GenOutput]."""
+    """Wraps (model, tokenizer, template); `submit()` is thread-safe and returns a JobFuture of list[GenOutput]."""
 
     def __init__(self, model: Any, tokenizer: Any, template: Any, *, chat_template: bool | None = None,
                  max_batch_size: int = 16, max_wait_ms: float = 5.0, max_queue: int = 1024,
-                 default_max_tokens: int = 256):
+                 default_max_tokens: int = 256, threads: int | None = None):
         if max_batch_size < 1:
             raise UserError(f"--max_batch_size must be >= 1 (got {max_batch_size})")
+        check_threads(threads)
         self.model, self.tokenizer, self.template = model, tokenizer, template
         # does the model know the template chat messages are rendered with (reported by /v1/models)? Not told:
         # only when it is the tokenizer's own chat template
@@ -80,11 +58,18 @@ class Engine:
         self.default_max_tokens = default_max_tokens
         self.context_length = context_length(model, tokenizer)
         self.max_tokens_limit = self.context_length or 4096
-        self.batches = 0  # generate calls made (for tests and benchmarks)
+        # counters (for tests, benchmarks and the log): generate calls made, prompts answered, requests dropped
+        # because their client had gone (before or during generation), batches stopped because all had gone
+        self.batches = self.generated = self.dropped = self.stopped = 0
+        self._unlogged = 0  # dropped before generation, not yet in the log
+        self.threads: int | None = None  # torch's thread count in the worker thread, once it has started
         self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=max_queue)
         self._closed = False
-        self._thread = threading.Thread(target=self._work, name="kgllm-serve-engine", daemon=True)
+        started = threading.Event()
+        self._thread = threading.Thread(target=self._work, args=(threads, started), name="kgllm-serve-engine",
+                                        daemon=True)
         self._thread.start()
+        started.wait()
 
     def render_chat(self, messages: list[dict]) -> str:
         """Chat messages -> prompt text, with the template the adapter was trained with."""
@@ -95,9 +80,9 @@ class Engine:
         return self.template.response(text)
 
     def submit(self, prompts: list[str], params: Params, on_text: Callable[[int, int, str], None] | None = None,
-               constraints: list[Any] | None = None) -> Future:
+               constraints: list[Any] | None = None) -> JobFuture:
         if self._closed:
-            raise EngineBusy("the engine is shut down")
+            raise EngineBusy("the server is shutting down")
         if constraints is not None and len(constraints) != len(prompts):
             raise ValueError(f"{len(constraints)} constraints for {len(prompts)} prompts")
         job = Job(list(prompts), params, on_text=on_text, constraints=constraints)
@@ -107,17 +92,72 @@ class Engine:
             raise EngineBusy("too many requests waiting; retry later") from None
         return job.future
 
-    def close(self, timeout: float = 10.0) -> None:
-        if not self._closed:
-            self._closed = True
-            self._queue.put(None)
-            self._thread.join(timeout)
+    def shutdown(self) -> None:
+        """Stop now, without waiting: refuse new jobs, fail the waiting ones (EngineBusy), stop the running batch."""
+        if self._closed:
+            return
+        self._closed = True
+        failed = 0
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                failed += self._fail(job, EngineBusy("the server is shutting down"))
+        if failed:
+            log.info("shutting down: %d waiting request(s) cancelled", failed)
+        try:
+            self._queue.put_nowait(None)
+        except queue.Full:  # the worker is taking jobs out as well: it sees _closed
+            pass
 
-    def _work(self) -> None:
+    def close(self, timeout: float = 10.0) -> None:
+        self.shutdown()
+        self._thread.join(timeout)
+
+    @staticmethod
+    def _fail(job: Job, exc: Exception) -> int:
+        try:
+            if not job.future.done():
+                job.future.set_exception(exc)
+                return 1
+        except InvalidStateError:  # cancelled by its client meanwhile
+            pass
+        return 0
+
+    def _keep(self, job: Job) -> bool:
+        """Whether `job` still needs an answer: not when the engine is closing (it fails) or its client has gone."""
+        if self._closed:
+            self._fail(job, EngineBusy("the server is shutting down"))
+            return False
+        if job.future.abandoned:
+            self.dropped += 1
+            self._unlogged += 1
+            return False
+        return True
+
+    def _log_drops(self) -> None:
+        if self._unlogged:
+            log.info("dropped %d request(s) whose client had gone before generation (%d dropped in all)",
+                     self._unlogged, self.dropped)
+            self._unlogged = 0
+
+    def _work(self, threads: int | None, started: threading.Event) -> None:
+        import torch
+
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self.threads = torch.get_num_threads()
+        started.set()
         while True:
             first = self._queue.get()
             if first is None:
                 return
+            if not self._keep(first):
+                if self._queue.empty():
+                    self._log_drops()
+                continue
             jobs, rows = [first], first.rows
             deadline = time.monotonic() + self.max_wait
             stop = False
@@ -129,12 +169,19 @@ class Engine:
                 if job is None:
                     stop = True
                     break
-                jobs.append(job)
-                rows += job.rows
+                if self._keep(job):
+                    jobs.append(job)
+                    rows += job.rows
             groups: dict[Params, list[Job]] = {}
             for job in jobs:
+                if not self._keep(job):
+                    continue
                 if job.future.set_running_or_notify_cancel():
                     groups.setdefault(job.params, []).append(job)
+                else:  # cancelled since it was taken
+                    self.dropped += 1
+                    self._unlogged += 1
+            self._log_drops()
             for params, group in groups.items():
                 self._run(params, group)
             if stop:
@@ -167,6 +214,11 @@ class Engine:
             if job.on_text is not None:
                 job.on_text(local, sample, text)
 
+        def check(*_: Any) -> None:  # before every forward step: is anyone still waiting?
+            if self._closed or all(job.future.abandoned for job in jobs):
+                raise _Stop
+
+        hook = _step_module(self.model).register_forward_pre_hook(check)
         try:
             outs = generate(self.model, self.tokenizer, [job.prompts[i] for job, i in owner],
                             batch_size=self.max_batch_size, max_new_tokens=params.max_new_tokens,
@@ -174,13 +226,39 @@ class Engine:
                             top_p=params.top_p, num_return_sequences=params.n, stop=list(params.stop),
                             progress=False, on_text=on_text if streaming else None,
                             constraints=constraints if any(c is not None for c in constraints) else None)
+        except _Stop:
+            if self._closed:
+                for job in jobs:
+                    self._fail(job, EngineBusy("the server is shutting down"))
+                return
+            self.dropped += len(jobs)
+            self.stopped += 1
+            log.info("stopped a batch of %d request(s): all their clients had gone (%d dropped in all)",
+                     len(jobs), self.dropped)
+            for job in jobs:
+                self._fail(job, ClientGone("the client has gone"))
+            return
         except Exception as exc:  # noqa: BLE001 - every waiting request gets the error, the worker lives on
             for job in jobs:
-                job.future.set_exception(exc)
+                self._fail(job, exc)
             return
         finally:
+            hook.remove()
             self.batches += 1
+        self.generated += len(owner)  # before the answers go out, so a client that has one sees it counted
         start = 0
         for job in jobs:
             job.future.set_result(outs[start * params.n: (start + len(job.prompts)) * params.n])
             start += len(job.prompts)
+
+
+def check_threads(threads: int | None) -> None:
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise UserError(f"--threads must be an integer >= 1 (got {threads!r})")
+
+
+def _step_module(model: Any) -> Any:
+    """A module every forward step of generate calls first: the input embeddings (also under a peft wrapper)."""
+    get = getattr(model, "get_input_embeddings", None)
+    module = get() if callable(get) else None
+    return module if module is not None else model
