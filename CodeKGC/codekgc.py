@@ -185,6 +185,7 @@ def run(s: dict[str, Any], llm_flags: dict[str, Any]) -> dict:
                       "output_file": str(files.parsed), "prompts_file": str(files.prompts), "raw_file": str(files.raw)}
     write_json(files.metrics, metrics)
     print("\n".join(summary_lines(metrics)))
+    pipeline.say_decoding(metrics)
     print(f"wrote {files.parsed} and {files.metrics}")
     return metrics
 

@@ -110,6 +110,9 @@ def ask(backend: Any, items: Sequence[tuple[Any, Any]], files: RunFiles | Path, 
         write_jsonl(files.prompts, [{"id": i, "prompt": p} for i, p in items])
     if specs:
         gen[SPECS] = specs_by_prompt(items, specs, raw)
+    elif getattr(backend, "decoding", "free") != "free":
+        print(f"warning: --decoding {backend.decoding}: these prompts have no answer schema (the task declares none); "
+              "they are answered free", file=sys.stderr)
     return run_prompts(backend, list(items), raw_file=raw, desc=desc, **gen)
 
 
@@ -182,7 +185,8 @@ def decoding_report(parsed: list[Parsed]) -> dict:
     return dict(sorted(out.items()))
 
 
-def _say_decoding(metrics: dict) -> None:
+def say_decoding(metrics: dict) -> None:
+    """The parse rate per decoding mode, one stderr line (nothing for a run that recorded no mode)."""
     modes = metrics.get("decoding") or {}
     if modes:
         print("decoding: " + "; ".join(f"{mode}: {r['parsed']}/{r['answers']} answers parsed "
@@ -211,7 +215,7 @@ def run(task: Task, records: list[dict], items: Sequence[tuple[Any, Any]], backe
                   specs=answer_specs(task, records, backend, allowed), **gen)
     result = parse_answers(task, records, answers, allowed)
     result.metrics = score(task, result, labels=labels, language=language)
-    _say_decoding(result.metrics)
+    say_decoding(result.metrics)
     _write(result, files)
     return result
 
