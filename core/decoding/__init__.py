@@ -5,7 +5,8 @@
 Modes (`DECODING_MODES`): "free" (no constraint), "json" (any JSON object), "schema" (the task's answer schema, plus
 what a JSON schema cannot say per record: relations from the record's allowed list, heads/tails/entity texts copied
 from its input, entity types from the allowed set; see core.decoding.build). The CCKS `(h,r,t)(h,r,t)` text format has
-a schema mode with the same three rules (answer_format="triples").
+a schema mode with the same three rules (answer_format="triples"); a label answer (answer_format="label", e.g.
+core.tasks.tacred) is exactly one of the allowed labels (`choices`), after at most one space, before at most one `.`.
 
 Local models: `ConstrainedLogits(tokenizer, [constraint per row], max_new_tokens=N)` goes into
 `model.generate(..., logits_processor=LogitsProcessorList([it]))`; each row of a left-padded batch keeps its own
@@ -45,11 +46,11 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from core.decoding.build import Bindings, schema_tree, triples_tree
+from core.decoding.build import Bindings, label_tree, schema_tree, triples_tree
 from core.decoding.tree import AnyJson, Rep, to_lark
 
 DECODING_MODES = ("free", "json", "schema")
-ANSWER_FORMATS = ("json", "triples")
+ANSWER_FORMATS = ("json", "triples", "label")
 
 __all__ = ["ANSWER_FORMATS", "DECODING_MODES", "AnswerSpec", "Bindings", "ConstrainedLogits", "Constraint",
            "RowReport", "constraint_for", "logits_processor"]
@@ -106,16 +107,22 @@ class Constraint:
 
 def constraint_for(mode: str, *, answer_format: str = "json", schema: dict | None = None,
                    input_text: str | None = None, relations: list[str] | None = None,
-                   entity_types: list[str] | None = None, min_items: int = 0) -> Constraint | None:
+                   entity_types: list[str] | None = None, min_items: int = 0,
+                   choices: list[str] | None = None) -> Constraint | None:
     """The constraint of one record: None for "free"; "json" = any JSON object; "schema" = the answer schema (JSON
-    format) or the CCKS triples format, bound to the record's input text, relations and entity types. `min_items`:
-    at least that many items in the answer's top-level list (the triples, the entities)."""
+    format) or the CCKS triples format, bound to the record's input text, relations and entity types, or one of
+    `choices` (label format). `min_items`: at least that many items in the answer's top-level list (the triples, the
+    entities)."""
     if mode not in DECODING_MODES:
         raise ValueError(f"unknown decoding mode {mode!r} (choose from {', '.join(DECODING_MODES)})")
     if answer_format not in ANSWER_FORMATS:
         raise ValueError(f"unknown answer format {answer_format!r} (choose from {', '.join(ANSWER_FORMATS)})")
     if mode == "free":
         return None
+    if answer_format == "label":
+        if mode == "json":
+            raise ValueError("decoding 'json' needs a JSON answer format; a label answer takes 'schema'")
+        return Constraint(label_tree(choices), mode, answer_format)
     if answer_format == "triples":
         if mode == "json":
             raise ValueError("decoding 'json' needs a JSON answer format; the triples text format takes 'schema'")

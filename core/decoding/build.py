@@ -16,6 +16,10 @@ The answer schemas themselves belong to the tasks (`Task.answer_schema`, e.g. co
 Parts the compiler does not handle itself (numbers, `anyOf`, patterns, ...) are left to llguidance's JSON-schema
 compiler; local `$ref`s are inlined (a recursive schema is handed to llguidance whole).
 
+Label answers (answer_format "label", e.g. core.tasks.tacred): `label_tree(choices)`: exactly one of the allowed label
+strings, after at most one space and before at most one `.` (a prompt that stops at `... is` is answered ` label.`),
+then the end.
+
 CCKS answers: `triples_tree(input_text, relations)`: `(head,relation,tail)` repeated, no separator; heads and tails
 copied from the input and free of `,()，（）` (the characters core.parsing reads as structure), relations from the list.
 """
@@ -172,3 +176,22 @@ def triples_tree(input_text: str | None, relations: list[str] | tuple[str, ...] 
     relation = Choice(usable) if usable else Text("free", False, exclude=NAME_STOPS)
     item = seq(Lit("("), name, Lit(","), relation, Lit(","), name, Lit(")"))
     return Rep(item, min_items=min_items, max_items=max_items)
+
+
+LABEL_AFFIXES = (("", ""), (" ", ""), ("", "."), (" ", "."))  # (before, after) a label: what the prompts' answers add
+
+
+def label_choices(choices: Any) -> list[str]:
+    """The usable labels of a label answer, in order, without repeats: non-empty strings on one line (the parsers
+    read the first line)."""
+    values = choices if isinstance(choices, (list, tuple)) else ()
+    return [c for c in dict.fromkeys(v for v in values if isinstance(v, str))
+            if c.strip() and "\n" not in c and "\r" not in c]
+
+
+def label_tree(choices: list[str] | tuple[str, ...] | None) -> object:
+    """A label answer: one of `choices` (see `label_choices`), optionally after one space and before one `.`."""
+    usable = label_choices(choices)
+    if not usable:
+        raise ValueError("a label answer needs at least one allowed label (a non-empty string on one line)")
+    return Choice(tuple(before + label + after for before, after in LABEL_AFFIXES for label in usable))

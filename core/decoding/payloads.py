@@ -8,6 +8,8 @@ llguidance (`vllm serve ... --structured-outputs-config.backend guidance`) also 
 included (`vllm_extra_body(..., lark=constraint.lark)`); a server with another backend refuses it, and the caller
 falls back to the JSON schema or to free decoding. The old `guided_json` / `guided_grammar` fields were removed in
 vLLM 0.12: `{"structured_outputs": {"json": schema}}` and `{"structured_outputs": {"grammar": text}}` replace them.
+A label answer goes to vLLM as `{"structured_outputs": {"choice": [label, ...]}}`; OpenAI's response_format cannot
+ask for a bare string, so a label is asked free there.
 """
 
 from __future__ import annotations
@@ -80,12 +82,15 @@ def openai_response_format(mode: str, *, schema: dict | None = None, bindings: B
 
 
 def vllm_extra_body(mode: str, *, schema: dict | None = None, bindings: Bindings | None = None,
-                    lark: str | None = None) -> dict | None:
-    """vLLM's `extra_body` for the OpenAI client: `structured_outputs` with `grammar` (our Lark text, for a server
-    whose structured-outputs backend is llguidance) when `lark` is given, else `json` (the server schema; any
-    object for "json"). None for "free"."""
+                    lark: str | None = None, choice: list[str] | None = None) -> dict | None:
+    """vLLM's `extra_body` for the OpenAI client: `structured_outputs` with `choice` (the answer is exactly one of
+    these strings: a label answer) when `choice` is given, `grammar` (our Lark text, for a server whose
+    structured-outputs backend is llguidance) when `lark` is given, else `json` (the server schema; any object for
+    "json"). None for "free"."""
     if mode == "free":
         return None
+    if choice is not None:
+        return {"structured_outputs": {"choice": list(choice)}}
     if lark is not None:
         return {"structured_outputs": {"grammar": lark}}
     if mode == "json":

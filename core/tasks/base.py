@@ -116,13 +116,14 @@ class Task:
 
     # ---- answer shape (core.decoding: --decoding json | schema) -----------------------------------------------
     def answer_format(self, rec: dict) -> str:
-        """How the answer is written: "json", or "triples" (the CCKS `(h,r,t)(h,r,t)` text)."""
+        """How the answer is written: "json", "triples" (the CCKS `(h,r,t)(h,r,t)` text) or "label" (one label)."""
         return "json"
 
     def answer_schema(self, rec: dict, labels: list[str] | None) -> dict | None:
         """The JSON schema of this record's answer, with core.decoding's `x-kgllm` marks (`copy`: words of
         `text_of(rec)`; `relation` / `entity_type`: one of the marked property's `enum`, the allowed labels); for the
-        "triples" format, the triples it writes. None: no schema (decoding "schema" asks such a task free)."""
+        "triples" format, the triples it writes; for "label", `{"type": "string", "enum": [label, ...]}`. None: no
+        schema (decoding "schema" asks such a task free)."""
         return None
 
 

@@ -12,6 +12,9 @@ Answers map back to a relation by exact match after normalising (`LabelSet.match
 names a label; repaired when only its text before the first `.` does, or through the plural fallback; invalid when
 the answer has a label's shape (`prefix:words`) but names no known label; unparsable otherwise. The prediction `pr`
 is null unless a known label was named; scored by core.metrics.re_scores (null = a wrong positive prediction).
+Constrained decoding (`--decoding schema`): the answer format is "label", its schema the candidate label words as a
+string `enum` (`label_schema`): the answer is one label word, after at most one space and before at most one `.`
+(core.decoding.build.label_tree), which `LabelSet.match` reads as ok.
 """
 
 from __future__ import annotations
@@ -106,6 +109,12 @@ def _label_set(labels: tuple[str, ...]) -> LabelSet:
     return LabelSet(labels)
 
 
+def label_schema(relations: Sequence[str]) -> dict:
+    """The answer schema of a label answer: the relations' label words, as the prompt's header names them."""
+    labels = _label_set(tuple(relations))
+    return {"type": "string", "enum": [labels.word(r) for r in labels.relations]}
+
+
 # ---- prompts -----------------------------------------------------------------------------------------------------
 def template(variant: str, fields: frozenset[str] = FIELDS) -> dict[str, str]:
     """The header / demo / query sections of a prompt file (`tacred.<variant>` or a full name); unknown `$names`
@@ -181,6 +190,12 @@ class TACRED(Task):
 
     def has_gold(self, rec: dict) -> bool:
         return rec.get("relation") is not None
+
+    def answer_format(self, rec: dict) -> str:
+        return "label"
+
+    def answer_schema(self, rec: dict, labels: list[str] | None) -> dict | None:
+        return label_schema(labels) if labels else None
 
     def score(self, pairs: list[tuple[dict, Parsed]], labels: list[str] | None = None, language: str = "en") -> dict:
         return re_scores([rec["relation"] for rec, _ in pairs], [parsed.pred for _, parsed in pairs], labels,
