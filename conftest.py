@@ -1,6 +1,7 @@
 """Shared pytest fixtures: offline hub, and toy models built once into a cache reused across runs."""
 
 import os
+import signal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -14,6 +15,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("KGLLM_TOY_DIR", str(ROOT / ".cache" / "toy"))
 # ... and the real small model converted once (core.realmodels), shared with nox
 os.environ.setdefault("KGLLM_MODEL_DIR", str(ROOT / ".cache" / "models"))
+
+# A suite started in the background by a non-interactive shell (`cmd &`) inherits SIGINT ignored: Python then installs
+# no Ctrl-C handler, here or in the subprocesses it starts, and the Ctrl-C tests would wait for an exit that never
+# comes. Handling it here makes every child start with the default again (exec resets handled signals, not ignored ones).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import pytest  # noqa: E402
 
