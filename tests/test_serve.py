@@ -6,10 +6,8 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,32 +21,10 @@ from openai import OpenAI  # noqa: E402
 
 from core.serve.app import create_app  # noqa: E402
 from core.serve.engine import Engine  # noqa: E402
+from core.testing.app_server import AppServer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "test-key-7f3a"
-
-
-class Server:
-    """uvicorn in a thread on a free loopback port."""
-
-    def __init__(self, app):
-        import uvicorn
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="error"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.02)
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-
-    def stop(self):
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 def chat_records():
@@ -75,7 +51,7 @@ def memorised():
 @pytest.fixture(scope="module")
 def served(memorised):
     engine, records = memorised
-    server = Server(create_app(engine, api_key=KEY, model_name="kgc"))
+    server = AppServer(create_app(engine, api_key=KEY, model_name="kgc"))
     yield server, engine, records
     server.stop()
 
@@ -210,7 +186,7 @@ def test_without_an_api_key_configured_no_token_is_needed(toy_llama_path):
     from core.templates import get_template
 
     engine = Engine(*load_model_and_tokenizer(str(toy_llama_path)), get_template("alpaca"))
-    server = Server(create_app(engine, model_name="toy"))
+    server = AppServer(create_app(engine, model_name="toy"))
     try:
         c = OpenAI(base_url=server.base_url, api_key="anything", max_retries=0)
         assert [m.id for m in c.models.list().data] == ["toy"]
@@ -298,7 +274,7 @@ def test_llm_backend_with_chat_auto_follows_what_the_server_says_not_the_model_n
     monkeypatch.setenv("OPENAI_API_KEY", "unused")
     engine = base_engines[kind]
     name = f"toy-{kind}-135M-Instruct"
-    server = Server(create_app(engine, model_name=name))
+    server = AppServer(create_app(engine, model_name=name))
     try:
         backend = create_backend(LLMConfig(base_url=server.base_url, model=name, no_cache=True))
         msgs = [{"role": "user", "content": "Beijing is the capital of"}]
@@ -328,7 +304,7 @@ def toy_server(toy_llama_path):
     from core.serve.__main__ import load_engine
 
     engine = load_engine(str(toy_llama_path), max_batch_size=8, max_wait_ms=50)
-    server = Server(create_app(engine, model_name="toy"))
+    server = AppServer(create_app(engine, model_name="toy"))
     yield server, engine
     server.stop()
     engine.close()

@@ -25,6 +25,7 @@ import openai  # noqa: E402
 from openai import OpenAI  # noqa: E402
 
 from core.serve.app import create_app  # noqa: E402
+from core.testing.app_server import AppServer  # noqa: E402
 
 STEP = 0.02  # seconds per generated token
 SLOW_TOKENS = 100  # 2 s of generation per slow request
@@ -43,31 +44,6 @@ def slow_down(model, started=None):
     return model.register_forward_hook(hook)
 
 
-class Server:
-    """uvicorn in a thread on a free loopback port."""
-
-    def __init__(self, app):
-        import socket
-
-        import uvicorn
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="error"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.02)
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-
-    def stop(self):
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.fixture
 def slow(toy_llama_path):
     """(server, engine, started): one request per batch, every token STEP seconds; `started` is set by the first
@@ -77,7 +53,7 @@ def slow(toy_llama_path):
     engine = load_engine(str(toy_llama_path), max_batch_size=1, max_wait_ms=1)
     started = threading.Event()
     hook = slow_down(engine.model, started)
-    server = Server(create_app(engine, model_name="toy"))
+    server = AppServer(create_app(engine, model_name="toy"))
     yield server, engine, started
     server.stop()
     engine.close()

@@ -211,31 +211,18 @@ def test_help_lists_the_seed_flags():
 def test_backend_openai_against_a_server_holding_the_adapter_gives_the_same_answers(adapter, records, tmp_path):
     """As with vLLM serving base + adapter: the server (core.serve here) has the adapter; inference renders the
     prompts with the adapter's recorded template and sends them to /v1/completions."""
-    import socket
-    import threading
-
-    import uvicorn
-
     from core.serve.__main__ import load_engine
     from core.serve.app import create_app
+    from core.testing.app_server import AppServer
 
     engine = load_engine(None, str(adapter))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(engine, model_name="kgc"), log_level="error"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
     try:
-        while not server.started:
-            time.sleep(0.02)
-        src, out = write_input(tmp_path / "valid.json", records), tmp_path / "pred.json"
-        env = {**ENV, "OPENAI_API_KEY": "sk-test-never-written", "KGLLM_CACHE_DIR": str(tmp_path / "cache")}
-        proc = run(["--backend", "openai", "--base_url", f"http://127.0.0.1:{sock.getsockname()[1]}/v1",
-                    "--model", "kgc", "--lora_weights", adapter, "--input_file", src, "--output_file", out,
-                    "--max_new_tokens", 64], env=env)
+        with AppServer(create_app(engine, model_name="kgc")) as server:
+            src, out = write_input(tmp_path / "valid.json", records), tmp_path / "pred.json"
+            env = {**ENV, "OPENAI_API_KEY": "sk-test-never-written", "KGLLM_CACHE_DIR": str(tmp_path / "cache")}
+            proc = run(["--backend", "openai", "--base_url", server.base_url, "--model", "kgc", "--lora_weights",
+                        adapter, "--input_file", src, "--output_file", out, "--max_new_tokens", 64], env=env)
     finally:
-        server.should_exit = True
-        thread.join(10)
         engine.close()
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "model kgc on the server; template alpaca" in proc.stdout
