@@ -68,6 +68,23 @@ def test_without_bindings_the_markers_fall_back_to_the_schema(tok):
     assert not constraint.accepts(tok, '[["黄河","任何关系"]]')
 
 
+@pytest.mark.parametrize("answer, ok", [
+    ('[["长江","任何关系","青藏高原"]]', True),  # no relation list: any relation name
+    ('[["长江","","青藏高原"]]', False),  # but never an empty one
+    ('[["长江"," 发源地","青藏高原"]]', False),  # nor one the parser would strip
+    ('[["长江","发源地\\n","青藏高原"]]', False),  # nor one with escapes
+    ('[["黄河","发源地","青藏高原"]]', False),  # names are still copied from the input
+])
+def test_a_relation_without_a_list_is_any_non_empty_name(tok, answer, ok):
+    assert constraint_for("schema", schema=TRIPLES_SCHEMA, input_text=TEXT).accepts(tok, answer) is ok
+
+
+def test_an_entity_type_without_a_list_is_any_non_empty_name(tok):
+    constraint = constraint_for("schema", schema=ENTITIES_SCHEMA, input_text=TEXT)
+    assert constraint.accepts(tok, '[{"E":"地点","W":"青藏高原"}]')
+    assert not constraint.accepts(tok, '[{"E":"","W":"青藏高原"}]')
+
+
 def test_rest_is_the_shortest_closing_text():
     tree = triples_tree(TEXT, RELS)
     cases = [("", ""), ("(", "长,流入,长)"), ("(长江,发", "源地,长)"), ("(长江,发源地,青藏", ")"),
@@ -82,12 +99,17 @@ def test_rest_is_the_shortest_closing_text():
     t = Tracker(schema_tree(TRIPLES_SCHEMA, Bindings(TEXT, RELS)))
     t.feed_bytes('[["长'.encode())
     assert t.rest() == '","流入","长"]]'.encode()  # "流入" is shorter than "发源地"
+    t = Tracker(schema_tree(TRIPLES_SCHEMA, Bindings(TEXT)))  # no relation list: the shortest name is one character
+    t.feed_bytes('[["长","'.encode())
+    assert t.rest() == 'x","长"]]'.encode()
+    t.feed_bytes(b"rel ")  # a name may not end in a space
+    assert t.rest() == 'x","长"]]'.encode()
     t = Tracker(triples_tree(TEXT, RELS))
     t.feed_bytes("(长江,发源地,青".encode()[:-1])  # a character cut in the middle: 青 is the only one that fits
     assert t.rest() == "青".encode()[-1:] + b")"
 
 
-@pytest.mark.parametrize("kind", ["triples", "schema", "json"])
+@pytest.mark.parametrize("kind", ["triples", "schema", "named", "json"])
 def test_every_prefix_plus_its_rest_is_a_whole_answer(tok, kind):
     if kind == "triples":
         constraint = constraint_for("schema", answer_format="triples", input_text=TEXT, relations=RELS)
@@ -95,6 +117,9 @@ def test_every_prefix_plus_its_rest_is_a_whole_answer(tok, kind):
     elif kind == "schema":
         constraint = constraint_for("schema", schema=ENTITIES_SCHEMA, input_text=TEXT, entity_types=["地点"])
         answer = '[{"E":"地点","W":"青藏高原"},{"E":"地点","W":"东海"}]'
+    elif kind == "named":  # a relation without a list: any non-empty name
+        constraint = constraint_for("schema", schema=TRIPLES_SCHEMA, input_text=TEXT)
+        answer = '[["长江","source of","青藏高原"],["长江","流 入","东海"]]'
     else:
         constraint = constraint_for("json")
         answer = '{"a":[-1.5e3,{"b":"x\\"\\u001fy"}],"c":[true,null],"长":"江"}'  # llguidance writes \\u only below 0x20

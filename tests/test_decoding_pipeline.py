@@ -100,6 +100,22 @@ def test_schema_decoding_gives_only_parseable_allowed_copied_answers_batched_and
     assert [p.raw for _, p in single.pairs] == [p.raw for _, p in result.pairs]
 
 
+@pytest.mark.parametrize("max_tokens", [12, 48])
+def test_without_a_relation_list_every_relation_is_a_non_empty_name(toy_llama_path, tmp_path, max_tokens):
+    """LLMICL's few-shot RTE gives no relation list: the relation is free, but never "" nor padded with spaces."""
+    torch.set_num_threads(1)
+    task = get_task("rte")
+    records = [task.check({"id": i, "text": text}, "rte.jsonl", i + 1) for i, (text, _, _) in enumerate(CCKS)]
+    items = [(r["id"], build_prompt("rte", "cn", task.query_vars(r), [])) for r in records]
+    config = LLMConfig(backend="hf", base_model=str(toy_llama_path), no_cache=True, decoding="schema")
+    with create_backend(config) as backend:
+        result = run(task, records, items, backend, RunFiles.beside(tmp_path / "p.jsonl"), language="cn",
+                     max_tokens=max_tokens)
+    relations = [r for _, parsed in result.pairs for _, r, _ in parsed.pred]
+    assert result.metrics["decoding"]["schema"]["valid"] == len(records), [p.raw for _, p in result.pairs]
+    assert relations and all(r and r == r.strip() for r in relations), relations
+
+
 def test_parse_only_and_score_only_keep_the_decoding_of_each_answer(toy_llama_path, tmp_path):
     task, records, labels, files, result = ask(toy_llama_path, tmp_path, "ccks", "schema")
     parsed_bytes, metrics_bytes = files.parsed.read_bytes(), files.metrics.read_bytes()

@@ -11,7 +11,8 @@ JSON schema cannot say per record is marked in the schema with `"x-kgllm"` on a 
   control characters (they would need escapes the input does not have);
 - `"x-kgllm": "relation"` / `"entity_type"`: one of the record's allowed relations / entity types;
 
-a marker whose value the record does not give falls back to the property's own schema (its `enum`, else any string).
+a relation / entity-type marker the record gives no list for allows any name (non-empty, no whitespace at either end,
+no escapes); a copy marker whose input has nothing to copy falls back to the property's own schema.
 The answer schemas themselves belong to the tasks (`Task.answer_schema`, e.g. core.tasks.rte.TRIPLES_SCHEMA).
 Parts the compiler does not handle itself (numbers, `anyOf`, patterns, ...) are left to llguidance's JSON-schema
 compiler; local `$ref`s are inlined (a recursive schema is handed to llguidance whole).
@@ -122,6 +123,9 @@ def _node(schema: Any, b: Bindings) -> object:
         return Text("copy", True, source=b.input_text, exclude=JSON_UNSAFE)
     if mark in ("relation", "entity_type") and b.options(mark):
         return Choice(tuple(_dumps(o) for o in b.options(mark)))
+    plain_type = schema.get("type", "string")
+    if mark in ("relation", "entity_type") and plain_type == "string" and set(schema) <= {"type", MARKER, "description"}:
+        return Text("name", True, exclude=JSON_UNSAFE)  # no list given: any name, never ""
     plain = {k: v for k, v in schema.items() if k != MARKER}
     if set(plain) - HANDLED:
         return AnyJson.of(plain)

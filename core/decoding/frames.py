@@ -58,7 +58,7 @@ class TextFrame:
                 self.state, self.content = 1, self.content + "?"
             return CONSUMED
         if node.quoted and ch == '"':
-            return LOST if node.kind == "copy" and not self.content else DONE
+            return LOST if node.named and not self.content else DONE
         if node.quoted and ch == "\\" and node.kind == "free":
             self.state = 2
             return CONSUMED
@@ -72,11 +72,11 @@ class TextFrame:
     def rest(self) -> str | None:
         node = self.node
         body = ""
-        if not self.content and (node.kind == "copy" or not node.quoted):
+        if not self.content and node.named:
             body = min_char(node)
             if body is None:
                 return None
-        elif self.content and self.content[-1].isspace() and (node.kind == "copy" or not node.quoted):
+        elif self.content and self.content[-1].isspace() and node.named:
             body = self._past_space()
             if body is None:
                 return None

@@ -71,10 +71,9 @@ def _context(tracker: Tracker) -> tuple[str, int, bool] | None:
         node = top.parts[top.i]  # the next character starts this string
         return ("".join(sorted(set(node.exclude))), 0, True) if not node.quoted else None
     if isinstance(top, TextFrame):
-        named = top.node.kind == "copy" or not top.node.quoted
         if not top.node.quoted:
-            return "".join(sorted(set(top.node.exclude))), 0, named
-        return ('"\\', 0, named) if top.state == 1 else None
+            return "".join(sorted(set(top.node.exclude))), 0, top.node.named
+        return ('"\\', 0, top.node.named) if top.state == 1 else None
     if isinstance(top, AnyFrame) and top.generic:
         if top.scalar is not None and top.scalar[0] == "s":
             return ('"\\', 0, False) if not top.scalar[2] else None

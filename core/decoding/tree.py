@@ -8,8 +8,8 @@ budget guard). Nodes:
 
 - `Lit(text)`: fixed text (`{"head":`, `(`, `,`);
 - `Text(kind, quoted, source, exclude)`: a string; kind "copy" = a non-empty substring of `source` (the record's
-  input, llguidance's `substring_chars`) without whitespace at either end, kind "free" = any JSON string (quoted) or
-  any such name (unquoted). Quoted = a JSON string; unquoted = a bare name (CCKS); neither may contain the
+  input, llguidance's `substring_chars`) without whitespace at either end, kind "name" = any such name (a relation or
+  entity type the record gives no list for), kind "free" = any JSON string (quoted) or any such name (unquoted). Quoted = a JSON string; unquoted = a bare name (CCKS); neither may contain the
   characters in `exclude` (they end a bare name);
 - `Choice(options)`: one of a few literal texts (JSON-encoded enum values, relation names);
 - `Seq(parts)`: the parts in order (a JSON object is a Seq of literals and values);
@@ -36,10 +36,15 @@ class Lit:
 
 @dataclass(frozen=True)
 class Text:
-    kind: str  # "copy" | "free"
+    kind: str  # "copy" | "name" | "free"
     quoted: bool
     source: str = ""  # kind "copy": the text to copy from
     exclude: str = ""  # characters the string may not contain (unquoted: they end it)
+
+    @property
+    def named(self) -> bool:
+        """A name: non-empty, no whitespace at either end (every kind but a quoted free string, which is any)."""
+        return self.kind != "free" or not self.quoted
 
     def chars(self) -> list[str]:
         """Characters a copied string may use, in source order, without repeats."""
@@ -105,7 +110,7 @@ def minimal(node: object) -> str | None:
     if isinstance(node, Lit):
         return node.text
     if isinstance(node, Text):
-        body = min_char(node) if node.kind == "copy" or not node.quoted else ""
+        body = min_char(node) if node.named else ""
         if body is None:
             return None
         return f'"{body}"' if node.quoted else body
@@ -221,8 +226,9 @@ class _Lark:
         if isinstance(node, Text):
             name = f"FREE{index}"
             self.names[node] = name
-            self.lines.append(f"{name}: {FREE_JSON_STRING if node.quoted else _name_regex(node.exclude)}")
-            return name
+            self.lines.append(f"{name}: {_name_regex(node.exclude) if node.named else FREE_JSON_STRING}")
+            self.names[node] = f'"\\"" {name} "\\""' if node.quoted and node.named else name
+            return self.names[node]
         if isinstance(node, Choice):
             name = f"CHOICE{index}"
             self.names[node] = name
