@@ -1,5 +1,5 @@
 """Instruction fine-tuning: settings (`config`), records -> tokens with prompt masking (`data`), Trainer wiring
-(`trainer`).
+(`trainer`), the loss from the answer's logits only (`answer_loss`), generate-and-score evaluation (`evalgen`).
 
     python -c "from core.train import TrainConfig; print(TrainConfig().micro_batch_size)"
 """
