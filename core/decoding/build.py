@@ -11,8 +11,9 @@ JSON schema cannot say per record is marked in the schema with `"x-kgllm"` on a 
   control characters (they would need escapes the input does not have);
 - `"x-kgllm": "relation"` / `"entity_type"`: one of the record's allowed relations / entity types;
 
-a relation / entity-type marker the record gives no list for allows any name (non-empty, no whitespace at either end,
-no escapes); a copy marker whose input has nothing to copy falls back to the property's own schema.
+a relation / entity-type marker the record gives no list for falls back to the property's own `enum`, else allows any
+name (non-empty, no whitespace at either end, no escapes); a copy marker whose input has nothing to copy falls back to
+the property's own schema.
 The answer schemas themselves belong to the tasks (`Task.answer_schema`, e.g. core.tasks.rte.TRIPLES_SCHEMA).
 Parts the compiler does not handle itself (numbers, `anyOf`, patterns, ...) are left to llguidance's JSON-schema
 compiler; local `$ref`s are inlined (a recursive schema is handed to llguidance whole).
@@ -123,8 +124,8 @@ def _node(schema: Any, b: Bindings) -> object:
         return Text("copy", True, source=b.input_text, exclude=JSON_UNSAFE)
     if mark in ("relation", "entity_type") and b.options(mark):
         return Choice(tuple(_dumps(o) for o in b.options(mark)))
-    plain_type = schema.get("type", "string")
-    if mark in ("relation", "entity_type") and plain_type == "string" and set(schema) <= {"type", MARKER, "description"}:
+    bare = schema.get("type", "string") == "string" and set(schema) <= {"type", MARKER, "description"}
+    if mark in ("relation", "entity_type") and bare:
         return Text("name", True, exclude=JSON_UNSAFE)  # no list given: any name, never ""
     plain = {k: v for k, v in schema.items() if k != MARKER}
     if set(plain) - HANDLED:

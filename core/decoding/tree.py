@@ -9,8 +9,9 @@ budget guard). Nodes:
 - `Lit(text)`: fixed text (`{"head":`, `(`, `,`);
 - `Text(kind, quoted, source, exclude)`: a string; kind "copy" = a non-empty substring of `source` (the record's
   input, llguidance's `substring_chars`) without whitespace at either end, kind "name" = any such name (a relation or
-  entity type the record gives no list for), kind "free" = any JSON string (quoted) or any such name (unquoted). Quoted = a JSON string; unquoted = a bare name (CCKS); neither may contain the
-  characters in `exclude` (they end a bare name);
+  entity type the record gives no list for), kind "free" = any JSON string (quoted) or any such name (unquoted).
+  Quoted = a JSON string; unquoted = a bare name (CCKS); neither may contain the characters in `exclude` (they end a
+  bare name);
 - `Choice(options)`: one of a few literal texts (JSON-encoded enum values, relation names);
 - `Seq(parts)`: the parts in order (a JSON object is a Seq of literals and values);
 - `Rep(item, open, sep, close, min_items, max_items)`: a list (`[a,b]` for JSON, `(..)(..)` for CCKS);

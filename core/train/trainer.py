@@ -217,8 +217,9 @@ def train(cfg: TrainConfig, callbacks: list | None = None) -> TrainResult:
     from core.train.answer_loss import answer_loss_trainer
     from core.train.evalgen import trainer_class
 
-    trainer = trainer_class(answer_loss_trainer(Trainer), evaluator)(model=model, args=args, train_dataset=train_set, eval_dataset=valid_set,
-                      data_collator=collator, processing_class=tokenizer, callbacks=callbacks)
+    trainer = trainer_class(answer_loss_trainer(Trainer), evaluator)(
+        model=model, args=args, train_dataset=train_set, eval_dataset=valid_set, data_collator=collator,
+        processing_class=tokenizer, callbacks=callbacks)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*past_key_values.*")  # peft prefix tuning under transformers 5
         trainer.train(resume_from_checkpoint=resume)
