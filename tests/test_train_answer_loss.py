@@ -97,3 +97,6 @@ def test_the_trainer_computes_the_same_loss_and_keeps_its_own_for_outputs(toy_ll
     assert len(calls) == 2
     loss, outputs = fast.compute_loss(model, dict(inputs), return_outputs=True)  # evaluation: every position
     assert outputs.logits.shape[1] == inputs["input_ids"].shape[1] and len(calls) == 2
+    monkeypatch.setattr(TrainingArguments, "n_gpu", property(lambda self: 2))  # one process, DataParallel over 2 GPUs
+    fast.compute_loss(model, dict(inputs))
+    assert len(calls) == 2  # the positions would be split between the GPUs: the Trainer's own loss

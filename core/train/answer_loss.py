@@ -7,9 +7,9 @@ asks the model for the logits of the positions that some row of the batch needs 
 positions, which transformers' causal LMs take) and computes the same token-level cross-entropy as transformers'
 ForCausalLMLoss (float32, summed, divided by the Trainer's `num_items_in_batch` or by the batch's own label count).
 
-A model whose forward does not take `logits_to_keep` (some remote-code models) gets the Trainer's own loss; a model
-that takes it and still returns every position is cut here. Evaluation keeps the Trainer's own path (it also wants the
-outputs). tests/test_train_answer_loss.py checks loss and gradients against the full computation.
+A model whose forward does not take `logits_to_keep` (some remote-code models) gets the Trainer's own loss, and so
+does a single process driving several GPUs (DataParallel would split the positions between them); a model that takes
+it and still returns every position is cut here. Evaluation keeps the Trainer's own path (it also wants the outputs). tests/test_train_answer_loss.py checks loss and gradients against the full computation.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def answer_loss_trainer(base: type) -> type:
     class AnswerLossTrainer(base):  # type: ignore[misc, valid-type]
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             fast = (not return_outputs and "labels" in inputs and self.label_smoother is None
-                    and self.compute_loss_func is None and takes_logits_to_keep(self.accelerator.unwrap_model(model)))
+                    and self.compute_loss_func is None and self.args.n_gpu <= 1  # DataParallel would split `keep`
+                    and takes_logits_to_keep(self.accelerator.unwrap_model(model)))
             loss = None
             if fast:
                 scaled = self.model_accepts_loss_kwargs and num_items_in_batch is not None
@@ -68,8 +69,7 @@ def answer_loss_trainer(base: type) -> type:
             if loss is None:
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             if self.args.average_tokens_across_devices and scaled:  # as the Trainer scales its own loss
-                loss = loss * (self.accelerator.num_processes // self.get_tp_size() if self.args.n_gpu <= 1
-                               else self.args.n_gpu)
+                loss = loss * (self.accelerator.num_processes // self.get_tp_size())
             return loss
 
     return AnswerLossTrainer
