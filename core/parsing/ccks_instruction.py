@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 import re
 
+from core.parsing.pysyntax import parse_python
+
 _LITERAL = re.compile(r"\[[^\[\]]*\]|\{[^{}]*\}")
 _CLAUSE_END = re.compile(r"[,，。；;\n]")
 _RELATION_WORD = re.compile(r"关系|relation", re.IGNORECASE)
@@ -22,7 +24,7 @@ _ENTITY_WORD = re.compile(r"实体|entit", re.IGNORECASE)
 def _literal_strings(literal: str) -> list[str] | None:
     """Strings of a list/set/tuple literal read from its syntax tree (nothing is evaluated); None if not one."""
     try:
-        node = ast.parse(literal.strip(), mode="eval").body
+        node = parse_python(literal.strip(), mode="eval").body
     except (SyntaxError, ValueError, RecursionError):
         inner = literal.strip()[1:-1]
         items = [x.strip().strip("'\"‘’“”").strip() for x in re.split(r"[,，、]", inner)]

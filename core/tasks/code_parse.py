@@ -22,6 +22,7 @@ import ast
 import re
 from typing import Any
 
+from core.parsing.pysyntax import parse_python
 from core.records import OK, REPAIRED, UNPARSABLE, Parsed
 from core.tasks.code_safety import ERRORS, FENCE, Rejected, check_regions, check_tree
 
@@ -60,7 +61,7 @@ def _parse(text: str, schema: Any) -> Parsed:
         code, truncated, error = _locate(text)
         if code is None:
             return Parsed([], UNPARSABLE, [error])
-        tree = ast.parse(code.strip(), mode="eval")
+        tree = parse_python(code.strip(), mode="eval")
         check_tree(tree, allowed)
     except Rejected as exc:
         return Parsed([], UNPARSABLE, [f"rejected: {exc}"])
@@ -75,7 +76,7 @@ def _alone(text: str) -> bool:
     """The answer is one statement, maybe in one code fence, and nothing else."""
     match = _ONE_FENCE.match(text.strip())
     try:
-        return len(ast.parse(match.group(1) if match else text.strip()).body) == 1
+        return len(parse_python(match.group(1) if match else text.strip()).body) == 1
     except ERRORS:
         return False
 

@@ -14,6 +14,8 @@ import ast
 import builtins
 import re
 
+from core.parsing.pysyntax import parse_python
+
 ALLOWED_NODES = (ast.Expression, ast.Call, ast.List, ast.Tuple, ast.Constant, ast.Name, ast.keyword, ast.Load)
 FORBIDDEN_NAMES = frozenset(dir(builtins)) | {"List"}
 ERRORS = (SyntaxError, ValueError, RecursionError, MemoryError)  # what ast.parse raises on hostile or broken code
@@ -29,7 +31,7 @@ def check_regions(text: str, allowed: set[str]) -> None:
     `extract = Extract(...)` and bare expressions of the allowed nodes (code around the statement is refused too)."""
     for region in [m.group(1) for m in FENCE.finditer(text)] + [text]:
         try:
-            tree = ast.parse(region)
+            tree = parse_python(region)
         except ERRORS:
             continue
         for stmt in tree.body:

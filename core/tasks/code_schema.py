@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.io import DataError
+from core.parsing.pysyntax import parse_python
 from core.prompts import fill, load_sections
 from core.schema import Schema
 
@@ -99,7 +100,7 @@ def schema_from_json(schema: Schema) -> CodeSchema:
 def schema_from_code(code: str, path: str | os.PathLike = "<schema>") -> CodeSchema:
     """Read DeepKE's 2023 schema prompt (Python source) with `ast`: nothing in it is run."""
     try:
-        tree = ast.parse(code)
+        tree = parse_python(code)
     except SyntaxError as exc:
         raise DataError(path, exc.lineno, f"not valid Python ({exc.msg})") from None
     out = CodeSchema(code=code)
