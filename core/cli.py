@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.registry import Registry
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,15 +40,12 @@ class Command:
         return importlib.util.find_spec(self.target) is not None
 
 
-COMMANDS: dict[str, Command] = {}
+COMMANDS: Registry = Registry("kgllm subcommand")
 
 
 def register(name: str, target: str, help: str) -> Command:
     """Add a subcommand; a name is taken once."""
-    if name in COMMANDS:
-        raise ValueError(f"kgllm subcommand {name!r} is already registered (-> {COMMANDS[name].target})")
-    COMMANDS[name] = Command(name, target, help)
-    return COMMANDS[name]
+    return COMMANDS.add(name, Command(name, target, help))
 
 
 register("serve", "core.serve", "OpenAI-compatible server over a local model (+ adapter)")

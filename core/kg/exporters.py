@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
+from core.registry import Registry
 
 ORDER = ("jsonl", "csv", "cypher", "ttl", "nt", "graphml", "html")
 _MODULES = ("export_jsonl", "export_csv", "export_cypher", "export_rdf", "export_graphml", "export_html")
@@ -26,15 +27,13 @@ class Exporter:
     help: str
 
 
-EXPORTERS: dict[str, Exporter] = {}
+EXPORTERS: Registry = Registry("export format")
 _loaded = False
 
 
 def register_exporter(name: str, write: Callable[..., Any], suffix: str, help: str) -> None:
     """Add a format; refuses a name already registered."""
-    if name in EXPORTERS:
-        raise ValueError(f"export format {name!r} is already registered")
-    EXPORTERS[name] = Exporter(name, write, suffix, help)
+    EXPORTERS.add(name, Exporter(name, write, suffix, help))
 
 
 def _load() -> None:

@@ -34,6 +34,7 @@ from typing import Any
 from core.io import DataError
 from core.metrics import NEGATIVE_LABELS
 from core.records import FAILED, UNPARSABLE, Triple
+from core.registry import Registry
 
 FAILED_STATUSES = frozenset({FAILED, UNPARSABLE, "unparsed", "error"})  # ours, and older files' spellings
 TEXT_FIELDS = ("text", "input", "sentence")
@@ -68,14 +69,12 @@ class Where:
 
 Detect = Callable[[dict], bool]
 Reader = Callable[[dict, Where], Read]
-SHAPES: dict[str, tuple[Detect, Reader]] = {}
+SHAPES: Registry = Registry("record shape")
 
 
 def register_shape(name: str, detect: Detect, read: Reader) -> None:
     """Add a record shape; shapes are tried in registration order. Refuses a name already registered."""
-    if name in SHAPES:
-        raise ValueError(f"record shape {name!r} is already registered")
-    SHAPES[name] = (detect, read)
+    SHAPES.add(name, (detect, read))
 
 
 def detect_shape(rec: dict) -> str | None:

@@ -25,6 +25,7 @@ from typing import Any, Union
 
 from core.errors import UserError
 from core.llm.config import LLMConfig
+from core.registry import Registry
 
 Prompt = Union[str, list]  # noqa: UP007 (a runtime alias must work on Python 3.10)
 SPECS = "answer_specs"  # the generation parameter that carries each prompt's answer constraint (see the docstring)
@@ -231,15 +232,12 @@ class Backend(ABC):
         return f"<{type(self).__name__} {self.describe()}>"
 
 
-_REGISTRY: dict[str, Callable[[LLMConfig], Backend]] = {}
+_REGISTRY: Registry = Registry("backend")
 
 
 def register_backend(name: str, factory: Callable[[LLMConfig], Backend]) -> Callable[[LLMConfig], Backend]:
     """Add a backend: `factory(config) -> Backend`. A name that is already taken is refused."""
-    if name in _REGISTRY:
-        raise ValueError(f"backend '{name}' is already registered")
-    _REGISTRY[name] = factory
-    return factory
+    return _REGISTRY.add(name, factory)
 
 
 def backend_names() -> list[str]:

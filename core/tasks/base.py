@@ -14,6 +14,7 @@ from typing import Any
 from core.errors import UserError
 from core.io import DataError, check_fields, iter_records
 from core.records import Parsed
+from core.registry import Registry
 
 
 class Task:
@@ -127,16 +128,13 @@ class Task:
         return None
 
 
-TASKS: dict[str, Task] = {}
+TASKS: Registry = Registry("task")
 
 
 def register_task(task: Task) -> Task:
     if not task.name:
         raise ValueError("a task needs a name")
-    if task.name in TASKS:
-        raise ValueError(f"task {task.name!r} is already registered")
-    TASKS[task.name] = task
-    return task
+    return TASKS.add(task.name, task)
 
 
 def get_task(name: str) -> Task:

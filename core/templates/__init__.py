@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
+from core.registry import Registry
 
 _FIELD = re.compile(r"\{(instruction|input)\}")
 _HERE = Path(__file__).resolve().parent
-_REGISTRY: dict[str, Template] = {}
+_REGISTRY: Registry = Registry("template")
 
 
 @dataclass(frozen=True)
@@ -92,10 +93,7 @@ def _content_text(content: Any) -> str:
 
 def register_template(name: str, template: Template) -> Template:
     """Add a template under `name`; refuses a name that is already taken."""
-    if name in _REGISTRY:
-        raise ValueError(f"template '{name}' is already registered")
-    _REGISTRY[name] = template
-    return template
+    return _REGISTRY.add(name, template)
 
 
 def load_template_file(path: str | os.PathLike, name: str | None = None) -> Template:
