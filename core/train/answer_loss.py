@@ -9,7 +9,8 @@ ForCausalLMLoss (float32, summed, divided by the Trainer's `num_items_in_batch` 
 
 A model whose forward does not take `logits_to_keep` (some remote-code models) gets the Trainer's own loss, and so
 does a single process driving several GPUs (DataParallel would split the positions between them); a model that takes
-it and still returns every position is cut here. Evaluation keeps the Trainer's own path (it also wants the outputs). tests/test_train_answer_loss.py checks loss and gradients against the full computation.
+it and still returns every position is cut here. Evaluation keeps the Trainer's own path (it also wants the outputs).
+tests/test_train_answer_loss.py checks loss and gradients against the full computation.
 """
 
 from __future__ import annotations
