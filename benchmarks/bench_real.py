@@ -108,8 +108,8 @@ def training_lines() -> list[str]:
         clock = bench_training(folder, answer_only)
         rates[answer_only] = samples / clock["cpu"]
         what = "loss from the answer's logits only" if answer_only else "baseline: logits of every position"
-        lines.append(f"bench_real: LoRA training, {what} (r{clock['lora_r']}, every linear layer, micro batch {MICRO}): {samples} "
-                     f"samples in {clock['cpu']:.1f} CPU s ({clock['wall']:.1f} s wall): {rates[answer_only]:.2f} "
+        lines.append(f"bench_real: LoRA training, {what} (r{clock['lora_r']}, every linear layer, micro batch "
+                     f"{MICRO}): {samples} samples in {clock['cpu']:.1f} CPU s ({clock['wall']:.1f} s wall): {rates[answer_only]:.2f} "
                      f"samples/CPU s; one demo epoch (40 records) ~{40 / rates[answer_only]:.0f} CPU s")
     lines.append(f"bench_real: training RATIO {rates[True] / rates[False]:.2f}x samples/s, answer logits vs every "
                  "position (the same loss)")
