@@ -3,8 +3,9 @@
     python -c "from core.flags import Flag; from core.flags_values import coerce; print(coerce(Flag('k', list), 'a,b'))"
 
 `coerce(flag, value)` turns a value into the flag's type (bool, int, float, str or list) and checks its choices;
-`read_bool` is the rule for a yes/no setting on its own (core.llm.config reads its booleans with it). `None`, `null`,
-`~` and an empty value mean "not set". Anything else that does not fit is a one-line UserError naming the flag.
+`read_bool` is the rule for a yes/no setting on its own (core.llm.config reads its booleans with it); `check_int` the
+check of a whole-number setting with a lower bound (batch sizes, LoRA rank, threads ...). `None`, `null`, `~` and an
+empty value mean "not set". Anything else that does not fit is a one-line UserError naming the flag.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ def read_bool(value: Any, shown: str) -> bool | None:
     if text in FALSE_WORDS:
         return False
     raise UserError(f"{shown} {value!r}: expected true or false")
+
+
+def check_int(name: str, value: Any, low: int = 1) -> None:
+    """UserError `--name must be an integer >= low (got value)` unless `value` is an int (not a bool) >= `low`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise UserError(f"--{name} must be an integer >= {low} (got {value!r})")
 
 
 def coerce(flag: Flag, value: Any, shown: str | None = None) -> Any:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from core.errors import UserError
+from core.flags_values import check_int
 
 FINISH_STOP, FINISH_LENGTH = "stop", "length"
 # on_text(prompt_index, sample_index, text_so_far): called while a batch generates (for streaming servers).
@@ -44,8 +45,7 @@ def check_generation_args(batch_size: Any, max_new_tokens: Any, do_sample: Any, 
     """One-line UserErrors for generation flags a user can get wrong."""
     for name, value in (("batch_size", batch_size), ("max_new_tokens", max_new_tokens),
                         ("num_return_sequences", num_return_sequences)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise UserError(f"--{name} must be an integer >= 1 (got {value!r})")
+        check_int(name, value)
     if not isinstance(do_sample, bool):
         raise UserError(f"--do_sample must be true or false (got {do_sample!r})")
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature <= 0:

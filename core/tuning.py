@@ -19,6 +19,7 @@ from typing import Any
 
 from core import __version__
 from core.errors import UserError
+from core.flags_values import check_int
 from core.io import read_json, write_json
 from core.models import _one_line
 
@@ -57,8 +58,7 @@ class TuningArgs:
         checks = [("lora_r", self.lora_r, 1), ("lora_alpha", self.lora_alpha, 1), ("pre_seq_len", self.pre_seq_len, 1),
                   ("lora_layers", self.lora_layers, 0)]
         for name, value, low in checks:
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise UserError(f"--{name} must be an integer >= {low} (got {value!r})")
+            check_int(name, value, low)
         if not isinstance(self.lora_dropout, (int, float)) or not 0 <= self.lora_dropout < 1:
             raise UserError(f"--lora_dropout must be a number in [0, 1) (got {self.lora_dropout!r})")
         if not isinstance(self.prefix_projection, bool):

@@ -25,6 +25,7 @@ from concurrent.futures import InvalidStateError
 from typing import Any, Callable
 
 from core.errors import UserError
+from core.flags_values import check_int
 from core.serve.jobs import ClientGone, EngineBusy, Job, JobFuture, Params, PromptTooLong, _Stop
 
 log = logging.getLogger("core.serve")
@@ -253,8 +254,8 @@ class Engine:
 
 
 def check_threads(threads: int | None) -> None:
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise UserError(f"--threads must be an integer >= 1 (got {threads!r})")
+    if threads is not None:
+        check_int("threads", threads)
 
 
 def _step_module(model: Any) -> Any:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
+from core.flags_values import check_int
 from core.train.data import EncodeStats
 from core.tuning import TuningArgs
 
@@ -75,7 +76,6 @@ class TrainResult:
     log_history: list = field(default_factory=list)
 
 
-
 def check_numbers(cfg: TrainConfig) -> None:
     """One-line errors for numeric flags the Trainer would reject with a traceback."""
     def bad(name: str, value: Any, ok: bool, want: str) -> None:
@@ -89,5 +89,4 @@ def check_numbers(cfg: TrainConfig) -> None:
     bad("max_steps", cfg.max_steps, isinstance(cfg.max_steps, int) and (cfg.max_steps > 0 or cfg.max_steps == -1),
         "an integer > 0, or -1")
     for name in ("logging_steps", "save_total_limit") + (("save_steps",) if cfg.save_steps is not None else ()):
-        value = getattr(cfg, name)
-        bad(name, value, isinstance(value, int) and value >= 1, "an integer >= 1")
+        check_int(name, getattr(cfg, name))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import UserError
+from core.flags_values import check_int
 from core.io import DataError, read_records
 
 OVERLONG_POLICIES = ("error", "truncate", "skip")
@@ -88,8 +89,7 @@ def encode_records(
     """Encode records (see the module docstring for the cutoff_len policy) -> (examples, stats)."""
     if overlong not in OVERLONG_POLICIES:
         raise UserError(f"--overlong must be one of {', '.join(OVERLONG_POLICIES)} (got {overlong!r})")
-    if not isinstance(cutoff_len, int) or isinstance(cutoff_len, bool) or cutoff_len < 2:
-        raise UserError(f"--cutoff_len must be an integer >= 2 (got {cutoff_len!r})")
+    check_int("cutoff_len", cutoff_len, 2)
     stats, examples, skipped = EncodeStats(total=len(records)), [], []
     for rec in records:
         line = rec.get("__line__")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
+from core.flags_values import check_int
 from core.train.config import TrainConfig, TrainResult, check_numbers
 from core.train.data import Collator, EncodeStats, encode_records, read_instruction_records
 from core.tuning import TuningArgs, attach_adapter, count_parameters, save_adapter
@@ -32,9 +33,8 @@ def is_main_process() -> bool:
 
 def gradient_accumulation(batch_size: int, micro_batch_size: int, world: int = 1) -> int:
     """DeepKE's 2023 rule: batch_size // micro_batch_size // world_size, at least 1."""
-    for name, value in (("batch_size", batch_size), ("micro_batch_size", micro_batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise UserError(f"--{name} must be an integer >= 1 (got {value!r})")
+    check_int("batch_size", batch_size)
+    check_int("micro_batch_size", micro_batch_size)
     return max(1, batch_size // micro_batch_size // world)
 
 
