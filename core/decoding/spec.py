@@ -119,8 +119,8 @@ class AnswerSpec:
         of `kind`: "openai" (`response_format`), "vllm" (`structured_outputs`), "kgllm" (core.serve: this spec)."""
         if mode == "free":
             return {}, "free", None
-        if self.why_free(mode):
-            return {}, "free", self.why_free(mode)
+        if why := self.why_free(mode):
+            return {}, "free", why
         if kind == "kgllm":
             applied = self.plan(mode).mode
             return {"kgllm": {"decoding": mode, "answer": self.to_dict()}}, applied, None

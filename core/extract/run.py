@@ -232,11 +232,12 @@ def _ask_all(backend: Any, extractor: Extractor, chunks: list, batches: list[Sch
                  for c, b in active]
         done = _answered(raw)
         resumed += sum(done.get(i) == prompt for i, prompt in items)
-        specs = None
+        specs = {}
         if getattr(backend, "decoding", "free") != "free" and extractor.spec is not None:
-            specs = {rid: extractor.spec(c.text, batches[b]) for (c, b), (rid, _) in zip(active, items, strict=True)}
+            specs = {rid: spec for (c, b), (rid, _) in zip(active, items, strict=True)
+                     if (spec := extractor.spec(c.text, batches[b])) is not None}
         answers = ask(backend, items, raw, desc=f"extract pass {p}", max_tokens=config.max_tokens,
-                      temperature=config.temperature, stop=stop, specs={k: v for k, v in (specs or {}).items() if v})
+                      temperature=config.temperature, stop=stop, specs=specs)
         next_active, added = [], 0
         for (chunk, b), (rid, _) in zip(active, items, strict=True):
             completion = answers[rid][0]

@@ -24,7 +24,7 @@ from typing import Any
 from core.errors import UserError
 from core.io import DataError, iter_records
 from core.kg.evidence import doc_of, groundings
-from core.kg.names import _no_surrogates, normalize_name
+from core.kg.names import no_surrogates, normalize_name
 from core.kg.readers import FAILED_STATUSES, Where, read_record
 
 MAX_LISTED = 50  # isolated nodes listed in the summary (all are counted)
@@ -135,13 +135,13 @@ class GraphBuilder:
         """Normalised (+ case-folded) form, memoised: names repeat across records."""
         key = self._keys.get(text)
         if key is None:
-            key = self._keys[text] = _no_surrogates(normalize_name(text, self.normalize, self.casefold))
+            key = self._keys[text] = no_surrogates(normalize_name(text, self.normalize, self.casefold))
         return key
 
     def _type(self, text: str) -> str:
         key = self._types.get(text)
         if key is None:
-            key = self._types[text] = _no_surrogates(normalize_name(text, self.normalize))
+            key = self._types[text] = no_surrogates(normalize_name(text, self.normalize))
         return key
 
     def node(self, name: str, type_: str | None = None) -> int | None:
@@ -164,7 +164,7 @@ class GraphBuilder:
         return idx
 
     def _shown(self, name: str) -> str:
-        return _no_surrogates(normalize_name(name, self.normalize) if self.normalize else name)
+        return no_surrogates(normalize_name(name, self.normalize) if self.normalize else name)
 
     def add(self, rec: Any, path: str, line: int | None, run: str | None = None, model: str | None = None) -> None:
         """Add one record read from `path` at `line`; `run`/`model` label its provenance (else its own fields)."""
@@ -172,7 +172,7 @@ class GraphBuilder:
         self._shapes[shape] += 1
         self._counts["records"] += 1
         fname = self._names.get(path) or self._names.setdefault(path, Path(path).name)
-        rec_id = _no_surrogates(str(rec["id"])) if rec.get("id") is not None else f"{fname}:{line}"
+        rec_id = no_surrogates(str(rec["id"])) if rec.get("id") is not None else f"{fname}:{line}"
         if (read.status or "").strip().lower() in FAILED_STATUSES:
             self._counts["records_failed"] += 1
             self._failed.append({"file": fname, "line": line, "id": rec_id, "status": read.status})
@@ -185,7 +185,7 @@ class GraphBuilder:
         prov = {"record": rec_id, "file": fname, "line": line}
         for k, v in (("text", read.text), ("run", run), ("model", model)):
             if v is not None:
-                prov[k] = _no_surrogates(v)
+                prov[k] = no_surrogates(v)
         self._doc, self._prov = doc_of(rec, rec_id), prov
         grounded = groundings(rec, shape, len(read.mentions))
         for name, type_ in read.entities:

@@ -31,7 +31,7 @@ def normalize_name(text: str, normalize: bool = True, casefold: bool = False) ->
     return text
 
 
-def _no_surrogates(text: str) -> str:
+def no_surrogates(text: str) -> str:
     """JSON may hold lone surrogates (`"\\ud800"`) that no UTF-8 file can store: they become U+FFFD."""
     try:
         text.encode("utf-8")

@@ -18,7 +18,7 @@ from typing import Any
 from core.extract.resolve import Mention, resolve
 from core.extract.resolve_decisions import read_decisions
 from core.kg.graph import Graph, GraphBuilder, Node
-from core.kg.names import _no_surrogates
+from core.kg.names import no_surrogates
 
 
 class ResolvingBuilder(GraphBuilder):
@@ -35,7 +35,7 @@ class ResolvingBuilder(GraphBuilder):
         """A mention (its index), not yet a node."""
         if not self._key(name).strip():
             return None
-        self._mentions.append(Mention(_no_surrogates(name), self._type(type_) if type_ else None, self._doc, self._prov))
+        self._mentions.append(Mention(no_surrogates(name), self._type(type_) if type_ else None, self._doc, self._prov))
         return len(self._mentions) - 1
 
     def edge(self, head: int, relation: str, tail: int, prov: dict, source: tuple) -> None:
