@@ -3,7 +3,7 @@
 # Real model: BASE_MODEL="$(python -m core.realmodels get)" TEMPLATE=chat_template bash InstructKGC/scripts/run_finetune_lora.sh
 # Variables: BASE_MODEL, TRAIN_PATH, VALID_PATH, OUTPUT_DIR (default lora/<model folder name>-lora), BATCH_SIZE,
 # MICRO_BATCH_SIZE, NUM_EPOCHS, LEARNING_RATE, CUTOFF_LEN, LORA_R, LORA_ALPHA, LORA_DROPOUT, LORA_LAYERS, TARGET_MODULES,
-# TEMPLATE (default: finetune.py's), BITS (4|8), DEVICE, PYTHON; extra flags are passed on. Recipes: InstructKGC/README.md.
+# TEMPLATE (default: finetune.py's), BITS (4|8), DEVICE, PYTHON; extra flags pass on. Recipes by size: InstructKGC/README.md.
 set -euo pipefail
 CASE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)" && NAME="$(basename "${BASE_MODEL:-toy-llama}")" && PY="${PYTHON:-python}"
 "$PY" "$CASE/finetune.py" --base_model "${BASE_MODEL:-$("$PY" -m core.toy build llama)}" --finetuning_type lora \
